@@ -1,0 +1,227 @@
+"""A loopback Amazon Bedrock Runtime that speaks ConverseStream's real wire format.
+
+`POST /model/{modelId}/converse-stream` answers HTTP/1.1 chunked `application/vnd.amazon.eventstream`
+frames (messageStart, contentBlockDelta..., contentBlockStop, messageStop, metadata), or an HTTP 429
+ThrottlingException, or a mid-stream `modelStreamErrorException`. The real botocore client reaches it
+through `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, so the code under test parses real bytes.
+
+Behaviour is scripted per model (`script`), otherwise a deterministic answer derived from the prompt.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+from tests.fakes import eventstream
+
+ANSWER = "answer"
+THROTTLE = "throttle"
+STREAM_ERROR = "stream_error"
+DROP = "drop"  # the connection closes mid-stream, without messageStop or metadata
+
+
+@dataclass
+class Behavior:
+    kind: str = ANSWER
+    text: str | None = None  # None: derived from the prompt
+    stop_reason: str = "end_turn"
+    chunk_chars: int = 24
+    first_token_delay: float = 0.0
+    chunk_delay: float = 0.0
+    cache_read_input_tokens: int | None = None
+    cache_write_input_tokens: int | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass
+class Call:
+    model_id: str
+    body: dict[str, Any]
+
+
+@dataclass
+class _State:
+    scripts: dict[str, deque[Behavior]] = field(default_factory=lambda: defaultdict(deque))
+    defaults: dict[str, Behavior] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def default_answer(prompt: str) -> str:
+    words = prompt.split()
+    topic = " ".join(words[:8]) if words else "your question"
+    return (
+        f"Here is a concise answer about {topic}. "
+        "First, consider the main constraint; then weigh the trade-offs; finally, pick the simplest option "
+        "that meets it and measure the result."
+    )
+
+
+def _prompt_of(body: dict[str, Any]) -> str:
+    texts = [block.get("text", "") for block in body.get("system", [])]
+    for message in body.get("messages", []):
+        texts += [block.get("text", "") for block in message.get("content", [])]
+    return "\n".join(texts)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # small frames must leave at once (Nagle + delayed ACK = 40 ms)
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        raw = self.rfile.read(length)
+        parts = self.path.split("/")
+        if len(parts) != 4 or parts[1] != "model" or parts[3] != "converse-stream":
+            self._error(404, "UnknownOperationException", f"no route for {self.path}")
+            return
+        model_id = unquote(parts[2])
+        body = json.loads(raw or b"{}")
+        behavior = self.server.next_behavior(model_id, body)
+        if behavior.kind == THROTTLE:
+            self._error(429, "ThrottlingException", "Too many requests, please wait before trying again.")
+            return
+        self._stream(body, behavior)
+
+    def _error(self, status: int, code: str, message: str) -> None:
+        payload = json.dumps({"message": message}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("x-amzn-ErrorType", f"{code}:http://internal.amazon.com/coral/com.amazon.bedrock/")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _stream(self, body: dict[str, Any], behavior: Behavior) -> None:
+        prompt = _prompt_of(body)
+        text = behavior.text if behavior.text is not None else default_answer(prompt)
+        max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens")
+        stop_reason = behavior.stop_reason
+        if max_tokens is not None and math.ceil(len(text) / 4) > max_tokens:
+            text, stop_reason = text[: max_tokens * 4], "max_tokens"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("x-amzn-RequestId", f"fake-{time.monotonic_ns()}")
+        self.end_headers()
+        started = time.perf_counter()
+        self._chunk(eventstream.event("messageStart", {"p": "abcd", "role": "assistant"}))
+        if behavior.first_token_delay:
+            time.sleep(behavior.first_token_delay)
+        pieces = [text[i : i + behavior.chunk_chars] for i in range(0, len(text), behavior.chunk_chars)]
+        for index, piece in enumerate(pieces):
+            if index and behavior.chunk_delay:
+                time.sleep(behavior.chunk_delay)
+            delta = {"contentBlockIndex": 0, "delta": {"text": piece}, "p": "abcdefgh"}
+            self._chunk(eventstream.event("contentBlockDelta", delta))
+            if behavior.kind == STREAM_ERROR and index == len(pieces) // 2:
+                error = {
+                    "message": "The model stream failed.",
+                    "originalStatusCode": 500,
+                    "originalMessage": "upstream model error",
+                }
+                self._chunk(eventstream.exception("modelStreamErrorException", error))
+                self.wfile.write(b"0\r\n\r\n")
+                return
+            if behavior.kind == DROP and index == len(pieces) // 2:
+                self.close_connection = True
+                self.wfile.flush()
+                self.connection.shutdown(2)
+                return
+        self._chunk(eventstream.event("contentBlockStop", {"contentBlockIndex": 0, "p": "ab"}))
+        self._chunk(eventstream.event("messageStop", {"p": "abc", "stopReason": stop_reason}))
+        usage: dict[str, int] = {
+            "inputTokens": behavior.input_tokens
+            if behavior.input_tokens is not None
+            else max(1, math.ceil(len(prompt) / 4) + 7),
+            "outputTokens": behavior.output_tokens
+            if behavior.output_tokens is not None
+            else max(1, math.ceil(len(text) / 4)),
+        }
+        usage["totalTokens"] = usage["inputTokens"] + usage["outputTokens"]
+        if behavior.cache_read_input_tokens is not None:
+            usage["cacheReadInputTokens"] = behavior.cache_read_input_tokens
+        if behavior.cache_write_input_tokens is not None:
+            usage["cacheWriteInputTokens"] = behavior.cache_write_input_tokens
+        latency = max(1, round((time.perf_counter() - started) * 1000))
+        self._chunk(
+            eventstream.event("metadata", {"metrics": {"latencyMs": latency}, "p": "a", "usage": usage})
+        )
+        self.wfile.write(b"0\r\n\r\n")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    state: _State
+
+    def next_behavior(self, model_id: str, body: dict[str, Any]) -> Behavior:
+        with self.state.lock:
+            self.state.calls.append(Call(model_id, body))
+            queue = self.state.scripts.get(model_id)
+            if queue:
+                return queue.popleft()
+            return self.state.defaults.get(model_id) or Behavior()
+
+
+class FakeBedrock:
+    """Start with `with FakeBedrock() as bedrock:`; point botocore at `bedrock.endpoint`."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _Server((host, port), _Handler)
+        self._server.state = _State()
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def calls(self) -> list[Call]:
+        return list(self._server.state.calls)
+
+    def script(self, model_id: str, *behaviors: Behavior) -> None:
+        """The next requests for `model_id` get these behaviours, in order."""
+        with self._server.state.lock:
+            self._server.state.scripts[model_id].extend(behaviors)
+
+    def set_default(self, model_id: str, behavior: Behavior) -> None:
+        with self._server.state.lock:
+            self._server.state.defaults[model_id] = behavior
+
+    def reset(self) -> None:
+        with self._server.state.lock:
+            self._server.state.scripts.clear()
+            self._server.state.defaults.clear()
+            self._server.state.calls.clear()
+
+    def start(self) -> FakeBedrock:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeBedrock:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

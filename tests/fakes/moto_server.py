@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import urllib.request
 
 from moto.server import ThreadedMotoServer
@@ -12,6 +13,7 @@ class MotoServer:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 
     def start(self) -> MotoServer:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per call is noise
         self._server.start()
         return self
 

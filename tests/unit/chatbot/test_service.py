@@ -1,0 +1,156 @@
+"""answer_chat's branches with in-memory fakes for the cache and the Bedrock client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, EventStreamError
+
+from chatbot.cache import CachedAnswer, CacheUnavailable
+from chatbot.request import ChatError, ChatRequest
+from chatbot.service import Dependencies, answer_chat
+from chatbot.settings import ModelPrice
+from chatbot.token_metrics import AnswerRecord
+
+
+class MemoryCache:
+    def __init__(self, *, read_fails: bool = False, write_fails: bool = False) -> None:
+        self.items: dict[str, CachedAnswer] = {}
+        self.read_fails, self.write_fails = read_fails, write_fails
+
+    def get(self, key: str) -> CachedAnswer | None:
+        if self.read_fails:
+            raise CacheUnavailable("down")
+        return self.items.get(key)
+
+    def put(self, key: str, model_id: str, answer: CachedAnswer) -> None:
+        if self.write_fails:
+            raise CacheUnavailable("down")
+        self.items[key] = answer
+
+
+class ScriptedBedrock:
+    """A converse_stream that returns pre-decoded events (what botocore yields) or raises."""
+
+    def __init__(self, events: list[dict[str, Any]] | None = None, error: Exception | None = None) -> None:
+        self.events, self.error, self.calls = events or [], error, 0
+
+    def converse_stream(self, **request: Any) -> dict[str, Any]:
+        self.calls += 1
+        if self.error:
+            raise self.error
+        return {"stream": iter(self.events)}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        self.now += 0.010  # every reading is 10 ms later
+        return self.now
+
+
+def _events(text: str = "Hello there", stop: str = "end_turn", metadata: bool = True) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = [{"messageStart": {"role": "assistant"}}]
+    events += [
+        {"contentBlockDelta": {"delta": {"text": part}, "contentBlockIndex": 0}} for part in text.split(" ")
+    ]
+    events += [{"contentBlockStop": {"contentBlockIndex": 0}}, {"messageStop": {"stopReason": stop}}]
+    if metadata:
+        events.append({"metadata": {"usage": {"inputTokens": 11, "outputTokens": 7, "totalTokens": 18}}})
+    return events
+
+
+def _deps(cache: MemoryCache, bedrock: ScriptedBedrock, published: list[AnswerRecord]) -> Dependencies:
+    prices = {"m": ModelPrice(input_per_1k=1.0, output_per_1k=2.0)}
+    return Dependencies(
+        cache=cache, bedrock=lambda: bedrock, publish=published.append, prices=prices, clock=Clock()
+    )  # type: ignore[arg-type]
+
+
+REQUEST = ChatRequest(message="hi", model_id="m", system=None, max_tokens=None, use_cache=True)
+
+
+def test_given_live_answer_when_answered_then_usage_cost_ttft_from_stream() -> None:
+    published: list[AnswerRecord] = []
+    cache, bedrock = MemoryCache(), ScriptedBedrock(_events())
+    answer = answer_chat(REQUEST, _deps(cache, bedrock, published), 100.0, "r1")
+    assert answer.answer == "Hellothere"
+    assert (answer.usage.input_tokens, answer.usage.output_tokens, answer.cached) == (11, 7, False)
+    record = published[0]
+    assert record.cost_usd == pytest.approx((11 * 1.0 + 7 * 2.0) / 1000)
+    assert record.ttft_ms == pytest.approx(10.0)  # the first clock reading is at the first delta
+    assert record.latency_ms > record.ttft_ms
+    assert len(cache.items) == 1
+
+
+def test_given_truncated_answer_when_answered_then_not_cached() -> None:
+    cache = MemoryCache()
+    answer_chat(REQUEST, _deps(cache, ScriptedBedrock(_events(stop="max_tokens")), []), 100.0, "r")
+    assert cache.items == {}
+
+
+def test_given_stream_without_metadata_when_answered_then_502_nothing_cached() -> None:
+    cache, published = MemoryCache(), []  # type: list[AnswerRecord]
+    with pytest.raises(ChatError) as caught:
+        answer_chat(REQUEST, _deps(cache, ScriptedBedrock(_events(metadata=False)), published), 100.0, "r")
+    assert caught.value.status == 502
+    assert cache.items == {}
+    assert published[0].error_code == "IncompleteStream"
+
+
+def test_given_unreadable_cache_when_answered_then_model_answers_and_error_counted() -> None:
+    published: list[AnswerRecord] = []
+    bedrock = ScriptedBedrock(_events())
+    answer = answer_chat(REQUEST, _deps(MemoryCache(read_fails=True), bedrock, published), 100.0, "r")
+    assert answer.cached is False
+    assert bedrock.calls == 1
+    assert published[0].cache_error is True
+
+
+def test_given_unwritable_cache_when_answered_then_200_and_error_counted() -> None:
+    published: list[AnswerRecord] = []
+    answer = answer_chat(
+        REQUEST, _deps(MemoryCache(write_fails=True), ScriptedBedrock(_events()), published), 100.0, "r"
+    )
+    assert answer.answer
+    assert published[0].cache_error is True
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (
+            ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "ConverseStream"),
+            429,
+        ),
+        (ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "ConverseStream"), 502),
+        (EventStreamError({"Error": {"Code": "throttlingException", "Message": "x"}}, "ConverseStream"), 429),
+        (
+            EventStreamError(
+                {"Error": {"Code": "modelStreamErrorException", "Message": "x"}}, "ConverseStream"
+            ),
+            502,
+        ),
+    ],
+)
+def test_given_model_failure_when_answered_then_status_and_model_error(error: Exception, status: int) -> None:
+    cache, published = MemoryCache(), []  # type: list[AnswerRecord]
+    with pytest.raises(ChatError) as caught:
+        answer_chat(REQUEST, _deps(cache, ScriptedBedrock(error=error), published), 100.0, "r")
+    assert caught.value.status == status
+    assert published[0].usage is None
+    assert cache.items == {}
+
+
+def test_given_cached_answer_when_answered_then_no_model_call_and_estimated_usage() -> None:
+    cache, bedrock, published = MemoryCache(), ScriptedBedrock(_events()), []  # type: ignore[var-annotated]
+    deps = _deps(cache, bedrock, published)
+    answer_chat(REQUEST, deps, 100.0, "r1")
+    hit = answer_chat(REQUEST, deps, 100.0, "r2")
+    assert bedrock.calls == 1
+    assert hit.cached
+    assert hit.usage.estimated
+    assert published[1].cost_usd is None

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+
+from chatbot.settings import ConfigurationError, settings_from_env
+
+BASE = {"MODEL_ID": "a", "ALLOWED_MODEL_IDS": "a, b", "CACHE_TABLE_NAME": "t"}
+
+
+def test_given_contract_env_when_read_then_defaults_and_lists_parsed() -> None:
+    settings = settings_from_env(BASE)
+    assert settings.allowed_model_ids == ("a", "b")
+    assert (settings.cache_ttl_seconds, settings.max_message_chars) == (86400, 8000)
+    assert settings.model_prices == {}
+
+
+@pytest.mark.parametrize(
+    ("override", "names"),
+    [
+        ({"MODEL_ID": ""}, "MODEL_ID"),
+        ({"MODEL_ID": "c"}, "MODEL_ID"),
+        ({"CACHE_TABLE_NAME": ""}, "CACHE_TABLE_NAME"),
+        ({"CACHE_TTL_SECONDS": "soon"}, "CACHE_TTL_SECONDS"),
+        ({"MAX_MESSAGE_CHARS": "0"}, "MAX_MESSAGE_CHARS"),
+        ({"MODEL_PRICES": "{"}, "MODEL_PRICES"),
+        ({"MODEL_PRICES": "[]"}, "MODEL_PRICES"),
+        ({"MODEL_PRICES": '{"a": {"input_per_1k": 1}}'}, "MODEL_PRICES"),
+        ({"MODEL_PRICES": '{"a": {"input_per_1k": -1, "output_per_1k": 1}}'}, "MODEL_PRICES"),
+        ({"MODEL_PRICES": '{"a": {"input_per_1k": "1", "output_per_1k": 1}}'}, "MODEL_PRICES"),
+        ({"BEDROCK_MAX_ATTEMPTS": "0"}, "BEDROCK_MAX_ATTEMPTS"),
+    ],
+)
+def test_given_bad_value_when_read_then_error_names_variable(override: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigurationError, match=names):
+        settings_from_env({**BASE, **override})

@@ -1,0 +1,89 @@
+"""publish_token_metrics: one valid EMF document per request, exactly the ModelId dimension."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.token_metrics import AnswerRecord, publish_token_metrics
+from chatbot.tokens import Usage
+from shared import metric_catalogue as mc
+from tests.support import emf_documents, validate_emf
+
+
+def _publish(capsys: pytest.CaptureFixture[str], record: AnswerRecord) -> dict:
+    publish_token_metrics(record)
+    docs = emf_documents(capsys.readouterr().out)
+    assert len(docs) == 1
+    validate_emf(docs[0])
+    return docs[0]
+
+
+def _names(doc: dict) -> set[str]:
+    return {m["Name"] for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+
+
+def test_given_live_answer_when_published_then_every_live_metric_with_contract_units(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "chatbot")  # must not become a dimension
+    usage = Usage(120, 30, cache_read_input_tokens=100, cache_write_input_tokens=5)
+    doc = _publish(
+        capsys,
+        AnswerRecord(
+            "m-1", "req-1", False, 812.5, usage, ttft_ms=95.0, cost_usd=0.0012, stop_reason="end_turn"
+        ),
+    )
+    directive = doc["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == mc.NS_TOKEN_USAGE
+    assert directive["Dimensions"] == [[mc.DIM_MODEL_ID]]
+    assert "service" not in doc
+    units = {m["Name"]: m["Unit"] for m in directive["Metrics"]}
+    expected = [
+        *(mc.INPUT_TOKENS, mc.OUTPUT_TOKENS, mc.TOTAL_TOKENS, mc.CACHED_RESPONSES, mc.RESPONSE_LATENCY),
+        *(mc.TIME_TO_FIRST_TOKEN, mc.CACHE_READ_INPUT_TOKENS, mc.CACHE_WRITE_INPUT_TOKENS, mc.ESTIMATED_COST),
+    ]
+    assert units == {m.name: m.unit.value for m in expected}
+    assert (doc["InputTokens"], doc["OutputTokens"], doc["TotalTokens"]) == ([120.0], [30.0], [150.0])
+    assert doc["CachedResponses"] == [0.0]
+    assert doc["EstimatedCost"] == [0.0012]
+    assert (doc["ModelId"], doc["request_id"], doc["Cached"], doc["StopReason"]) == (
+        "m-1",
+        "req-1",
+        False,
+        "end_turn",
+    )
+
+
+def test_given_cached_answer_when_published_then_no_ttft_no_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    usage = Usage(10, 20, estimated=True)
+    doc = _publish(capsys, AnswerRecord("m-1", "req-2", True, 3.2, usage, ttft_ms=1.0, cost_usd=9.9))
+    assert _names(doc) == {"InputTokens", "OutputTokens", "TotalTokens", "CachedResponses", "ResponseLatency"}
+    assert doc["CachedResponses"] == [1.0]
+    assert doc["Cached"] is True
+
+
+def test_given_failed_request_when_published_then_model_errors_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    doc = _publish(capsys, AnswerRecord("m-2", "req-3", False, 40.0, error_code="ThrottlingException"))
+    assert _names(doc) == {"ModelErrors"}
+    assert doc["ModelErrors"] == [1.0]
+    assert doc["ErrorCode"] == "ThrottlingException"
+
+
+def test_given_cache_failure_when_published_then_cache_errors_counted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    doc = _publish(capsys, AnswerRecord("m-1", "req-4", False, 9.0, Usage(1, 1), cache_error=True))
+    assert doc["CacheErrors"] == [1.0]
+
+
+def test_given_two_requests_when_published_then_two_documents_no_leak(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    publish_token_metrics(AnswerRecord("m-1", "a", False, 1.0, error_code="X"))
+    publish_token_metrics(AnswerRecord("m-2", "b", True, 1.0, Usage(1, 1, estimated=True)))
+    first, second = emf_documents(capsys.readouterr().out)
+    assert (first["ModelId"], second["ModelId"]) == ("m-1", "m-2")
+    assert "ModelErrors" not in second
+    assert "ErrorCode" not in second

@@ -1,0 +1,120 @@
+"""A realistic chat traffic mix for the demo, sent through the real chatbot handler."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.fakes.bedrock_server import THROTTLE, Behavior, FakeBedrock
+
+SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+NOVA = "amazon.nova-lite-v1:0"
+MODELS = (SONNET, HAIKU, NOVA)
+MODEL_PRICES = {
+    SONNET: {"input_per_1k": 0.003, "output_per_1k": 0.015},
+    HAIKU: {"input_per_1k": 0.001, "output_per_1k": 0.005},
+    NOVA: {"input_per_1k": 0.00006, "output_per_1k": 0.00024},
+}
+
+QUESTIONS = (
+    "How do I rotate an IAM access key without downtime?",
+    "Summarise the trade-offs between DynamoDB on-demand and provisioned capacity.",
+    "Write a haiku about CloudWatch alarms at 3 a.m.",
+    "What is the difference between p90 and p99 latency?",
+    "Explain prompt caching in Amazon Bedrock in two sentences.",
+    "Draft a polite reply declining a meeting invitation.",
+    "Which metrics should I alarm on for a chatbot?",
+    "Give me three names for a cost dashboard.",
+)
+SYSTEM = "You are a concise assistant for a cloud operations team."
+
+# Per-model timing profile: (first-token delay s, per-chunk delay s, tokens per answer scale).
+PROFILES = {SONNET: (0.060, 0.004, 3), HAIKU: (0.025, 0.002, 2), NOVA: (0.015, 0.001, 1)}
+
+
+def chat_event(body: dict[str, Any]) -> dict[str, Any]:
+    request_id = uuid.uuid4().hex[:16]
+    return {
+        "version": "2.0",
+        "routeKey": "POST /chat",
+        "rawPath": "/chat",
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json"},
+        "requestContext": {
+            "http": {"method": "POST", "path": "/chat", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+            "requestId": request_id,
+            "routeKey": "POST /chat",
+            "stage": "$default",
+        },
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+@dataclass
+class Request:
+    body: dict[str, Any]
+    behavior: Behavior | None = None  # scripted model behaviour for this request, if any
+
+
+@dataclass
+class TrafficPlan:
+    requests: list[Request] = field(default_factory=list)
+
+
+def _answer_text(rng: random.Random, scale: int) -> str:
+    sentences = [
+        "Start with the smallest change that proves the idea.",
+        "Measure before and after, with the same load.",
+        "Alarm on symptoms users feel, not on every cause.",
+        "Keep the blast radius small and the rollback fast.",
+        "Prefer managed services where the undifferentiated work is heavy.",
+        "Write down the decision and the reason next to it.",
+    ]
+    return " ".join(rng.choice(sentences) for _ in range(rng.randint(2, 4) * scale))
+
+
+def build_plan(seed: int = 7, requests: int = 36, spike: bool = False) -> TrafficPlan:
+    """Mostly new questions, some repeats (cache hits), a throttled call, optionally a token spike."""
+    rng = random.Random(seed)
+    plan = TrafficPlan()
+    asked: list[dict[str, Any]] = []
+    for index in range(requests):
+        if asked and rng.random() < 0.35:
+            plan.requests.append(Request(dict(rng.choice(asked))))  # a repeat: served from the cache
+            continue
+        model = rng.choices(MODELS, weights=(5, 3, 2))[0]
+        first, chunk, scale = PROFILES[model]
+        body = {"message": f"{rng.choice(QUESTIONS)} (ticket {index})", "model_id": model, "system": SYSTEM}
+        behavior = Behavior(
+            text=_answer_text(rng, scale),
+            first_token_delay=first * rng.uniform(0.6, 1.8),
+            chunk_delay=chunk,
+            chunk_chars=rng.choice((16, 24, 32)),
+            cache_read_input_tokens=rng.choice((None, None, 512)) if model != NOVA else None,
+        )
+        plan.requests.append(Request(body, behavior))
+        asked.append(body)
+    # One request that Bedrock keeps throttling past botocore's retry budget -> 429.
+    throttled = {"message": "Summarise last week's incidents.", "model_id": HAIKU, "use_cache": False}
+    plan.requests.append(Request(throttled, Behavior(kind=THROTTLE)))
+    if spike:
+        big = {
+            "message": "Rewrite the whole runbook in detail. " * 40,
+            "model_id": SONNET,
+            "use_cache": False,
+        }
+        plan.requests.append(Request(big, Behavior(input_tokens=48_000, output_tokens=4_000)))
+    return plan
+
+
+def script_behavior(bedrock: FakeBedrock, request: Request, max_attempts: int) -> None:
+    if request.behavior is None:
+        return
+    model = request.body.get("model_id", SONNET)
+    repeats = max_attempts if request.behavior.kind == THROTTLE else 1
+    bedrock.script(model, *([request.behavior] * repeats))

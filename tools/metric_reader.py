@@ -1,0 +1,120 @@
+"""Reading many CloudWatch figures with as few GetMetricData calls as the API allows.
+
+Every figure the report needs is a `Query` (namespace, metric, dimensions, statistic). Queries that
+share a time window go into one GetMetricData request, up to the API's 500 queries per request, with
+`NextToken` pages followed. Discovery of dimension values (models, AI configs, LLM ids, sources) is
+ListMetrics per namespace.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+MAX_QUERIES_PER_CALL = 500
+
+Dimensions = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    namespace: str
+    metric: str
+    dimensions: Dimensions
+    stat: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesKey:
+    namespace: str
+    metric: str
+    dimensions: Dimensions
+
+
+def dims(**pairs: str) -> Dimensions:
+    return tuple(sorted(pairs.items()))
+
+
+class MetricReader:
+    def __init__(self, cloudwatch: Any) -> None:
+        self._cloudwatch = cloudwatch
+        self.get_metric_data_calls = 0
+        self.list_metrics_calls = 0
+
+    def discover(self, namespace: str) -> list[SeriesKey]:
+        """Every (metric, dimension set) that exists in `namespace`."""
+        found: list[SeriesKey] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Namespace": namespace}
+            if token:
+                kwargs["NextToken"] = token
+            page = self._cloudwatch.list_metrics(**kwargs)
+            self.list_metrics_calls += 1
+            for metric in page.get("Metrics", []):
+                pairs = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+                found.append(SeriesKey(namespace, metric["MetricName"], pairs))
+            token = page.get("NextToken")
+            if not token:
+                return sorted(set(found), key=lambda k: (k.metric, k.dimensions))
+
+    def aggregate(self, queries: list[Query], start: datetime, end: datetime) -> dict[Query, float | None]:
+        """Each query's statistic over the whole [start, end) window (one period spanning it)."""
+        seconds = max(60, math.ceil((end - start).total_seconds() / 60) * 60)
+        results = self._run(queries, start, end, seconds, descending=False)
+        return {
+            q: (sum(v) if q.stat in ("Sum", "SampleCount") else v[0]) if v else None
+            for q, v in results.items()
+        }
+
+    def latest(self, queries: list[Query], start: datetime, end: datetime) -> dict[Query, float | None]:
+        """Each query's newest one-minute value in [start, end)."""
+        results = self._run(queries, start, end, 60, descending=True)
+        return {q: v[0] if v else None for q, v in results.items()}
+
+    def _run(
+        self, queries: list[Query], start: datetime, end: datetime, period: int, *, descending: bool
+    ) -> dict[Query, list[float]]:
+        unique = list(dict.fromkeys(queries))
+        values: dict[Query, list[float]] = {q: [] for q in unique}
+        for offset in range(0, len(unique), MAX_QUERIES_PER_CALL):
+            chunk = unique[offset : offset + MAX_QUERIES_PER_CALL]
+            ids = {f"q{i}": q for i, q in enumerate(chunk)}
+            request: dict[str, Any] = {
+                "MetricDataQueries": [
+                    {
+                        "Id": query_id,
+                        "MetricStat": {
+                            "Metric": {
+                                "Namespace": q.namespace,
+                                "MetricName": q.metric,
+                                "Dimensions": [{"Name": n, "Value": v} for n, v in q.dimensions],
+                            },
+                            "Period": period,
+                            "Stat": q.stat,
+                        },
+                        "ReturnData": True,
+                    }
+                    for query_id, q in ids.items()
+                ],
+                "StartTime": start,
+                "EndTime": end,
+                "ScanBy": "TimestampDescending" if descending else "TimestampAscending",
+            }
+            while True:
+                page = self._cloudwatch.get_metric_data(**request)
+                self.get_metric_data_calls += 1
+                for result in page.get("MetricDataResults", []):
+                    values[ids[result["Id"]]].extend(float(v) for v in result.get("Values", []))
+                token = page.get("NextToken")
+                if not token:
+                    break
+                request["NextToken"] = token
+        return values
+
+
+def window(hours: float, end: datetime) -> tuple[datetime, datetime]:
+    end = end.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return end - timedelta(hours=hours), end

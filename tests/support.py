@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ def http_api_event(
     method: str = "POST",
     base64_encoded: bool = False,
     request_id: str | None = None,
+    time_epoch_ms: int | None = None,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload format 2.0) event, as the service sends it."""
     raw = body if isinstance(body, str) or body is None else json.dumps(body)
@@ -56,7 +58,7 @@ def http_api_event(
             "routeKey": f"{method} {path}",
             "stage": "$default",
             "time": "23/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 1795428000000,
+            "timeEpoch": time_epoch_ms if time_epoch_ms is not None else int(time.time() * 1000),
         },
         "body": raw,
         "isBase64Encoded": base64_encoded,

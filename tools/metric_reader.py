@@ -74,11 +74,28 @@ class MetricReader:
         results = self._run(queries, start, end, 60, descending=True)
         return {q: v[0] if v else None for q, v in results.items()}
 
+    def series(
+        self, queries: list[Query], start: datetime, end: datetime, period: int
+    ) -> dict[Query, list[tuple[datetime, float]]]:
+        """Each query as a time series of `period`-second points, oldest first."""
+        points: dict[Query, list[tuple[datetime, float]]] = {}
+        self._run(queries, start, end, period, descending=False, points=points)
+        return {q: sorted(p) for q, p in points.items()}
+
     def _run(
-        self, queries: list[Query], start: datetime, end: datetime, period: int, *, descending: bool
+        self,
+        queries: list[Query],
+        start: datetime,
+        end: datetime,
+        period: int,
+        *,
+        descending: bool,
+        points: dict[Query, list[tuple[datetime, float]]] | None = None,
     ) -> dict[Query, list[float]]:
         unique = list(dict.fromkeys(queries))
         values: dict[Query, list[float]] = {q: [] for q in unique}
+        if points is not None:
+            points.update({q: [] for q in unique})
         for offset in range(0, len(unique), MAX_QUERIES_PER_CALL):
             chunk = unique[offset : offset + MAX_QUERIES_PER_CALL]
             ids = {f"q{i}": q for i, q in enumerate(chunk)}
@@ -107,7 +124,11 @@ class MetricReader:
                 page = self._cloudwatch.get_metric_data(**request)
                 self.get_metric_data_calls += 1
                 for result in page.get("MetricDataResults", []):
-                    values[ids[result["Id"]]].extend(float(v) for v in result.get("Values", []))
+                    query = ids[result["Id"]]
+                    values[query].extend(float(v) for v in result.get("Values", []))
+                    if points is not None:
+                        stamps = result.get("Timestamps", [])
+                        points[query].extend(zip(stamps, map(float, result.get("Values", [])), strict=True))
                 token = page.get("NextToken")
                 if not token:
                     break

@@ -61,6 +61,21 @@ def dependencies() -> Dependencies:
     )
 
 
+# CloudWatch drops EMF datapoints older than 14 days or more than 2 hours ahead.
+_MAX_PAST_MS = 14 * 86_400_000 - 3_600_000
+_MAX_FUTURE_MS = 7_200_000 - 60_000
+
+
+def _received_at_ms() -> int | None:
+    """API Gateway's arrival time of the request (requestContext.timeEpoch), if plausible."""
+    context = app.current_event.get("requestContext") or {}
+    epoch = context.get("timeEpoch") if isinstance(context, dict) else None
+    if isinstance(epoch, bool) or not isinstance(epoch, int):
+        return None
+    now = int(time.time() * 1000)
+    return epoch if now - _MAX_PAST_MS <= epoch <= now + _MAX_FUTURE_MS else None
+
+
 def _request_id() -> str:
     event = app.current_event
     request_id = event.request_context.request_id if event.get("requestContext") else None
@@ -73,7 +88,7 @@ def chat() -> Response:
     started = time.perf_counter()
     request = parse_body(app.current_event.decoded_body, get_settings())
     tracer.put_annotation(key="ModelId", value=request.model_id)
-    answer = answer_chat(request, dependencies(), started, _request_id())
+    answer = answer_chat(request, dependencies(), started, _request_id(), _received_at_ms())
     logger.info(
         "answered",
         extra={

@@ -79,8 +79,18 @@ def _store(deps: Dependencies, key: str, request: ChatRequest, live: LiveAnswer)
     return False
 
 
-def answer_chat(request: ChatRequest, deps: Dependencies, started: float, request_id: str) -> ChatAnswer:
-    """Serve from cache when allowed and present, else from the model; publish metrics either way."""
+def answer_chat(
+    request: ChatRequest,
+    deps: Dependencies,
+    started: float,
+    request_id: str,
+    received_at_ms: int | None = None,
+) -> ChatAnswer:
+    """Serve from cache when allowed and present, else from the model; publish metrics either way.
+
+    `started` is the monotonic clock reading when the request arrived (latencies); `received_at_ms` is
+    its wall-clock arrival (the metrics' timestamp).
+    """
     key = cache_key(request.model_id, request.system, request.message, request.max_tokens)
     cache_error = False
     if request.use_cache:
@@ -89,7 +99,15 @@ def answer_chat(request: ChatRequest, deps: Dependencies, started: float, reques
             usage = estimated_usage(request.message, request.system, hit.answer)
             latency = _elapsed_ms(deps, started)
             deps.publish(
-                AnswerRecord(request.model_id, request_id, True, latency, usage, stop_reason=hit.stop_reason)
+                AnswerRecord(
+                    request.model_id,
+                    request_id,
+                    True,
+                    latency,
+                    usage,
+                    stop_reason=hit.stop_reason,
+                    timestamp_ms=received_at_ms,
+                )
             )
             return ChatAnswer(hit.answer, request.model_id, True, usage, latency, request_id)
 
@@ -102,7 +120,13 @@ def answer_chat(request: ChatRequest, deps: Dependencies, started: float, reques
         latency = _elapsed_ms(deps, started)
         deps.publish(
             AnswerRecord(
-                request.model_id, request_id, False, latency, error_code=failure.code, cache_error=cache_error
+                request.model_id,
+                request_id,
+                False,
+                latency,
+                error_code=failure.code,
+                cache_error=cache_error,
+                timestamp_ms=received_at_ms,
             )
         )
         raise ChatError(status, code, f"{request.model_id}: {failure.code}: {failure.message}") from failure
@@ -122,6 +146,7 @@ def answer_chat(request: ChatRequest, deps: Dependencies, started: float, reques
             cost_usd=cost,
             stop_reason=live.stop_reason,
             cache_error=cache_error,
+            timestamp_ms=received_at_ms,
         )
     )
     return ChatAnswer(live.text, request.model_id, False, live.usage, latency, request_id)

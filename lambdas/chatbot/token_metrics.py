@@ -7,6 +7,7 @@ reason and error code travel as plain properties (searchable in Logs Insights, n
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from aws_lambda_powertools import Metrics
@@ -34,6 +35,7 @@ class AnswerRecord:
     stop_reason: str | None = None
     error_code: str | None = None
     cache_error: bool = False
+    timestamp_ms: int | None = None  # when the request was received; None: now
 
 
 def _add(metric: mc.MetricDef, value: float) -> None:
@@ -42,6 +44,9 @@ def _add(metric: mc.MetricDef, value: float) -> None:
 
 def publish_token_metrics(record: AnswerRecord) -> None:
     """Emit the contract's metrics for one request as one EMF document on stdout."""
+    # Stamped with the request's arrival, so a long answer lands in the minute it was asked; set on
+    # every call because Powertools keeps the last timestamp across flushes.
+    metrics.set_timestamp(record.timestamp_ms or int(time.time() * 1000))
     metrics.add_dimension(name=mc.DIM_MODEL_ID, value=record.model_id)
     usage = record.usage
     if usage is not None:

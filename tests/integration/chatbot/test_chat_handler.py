@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from typing import Any
 
 import pytest
@@ -215,3 +216,22 @@ def test_given_ttl_setting_when_cached_then_expiry_is_now_plus_ttl(
     _call({"message": "ttl"})
     item = _cache_items(cache_table)[0]
     assert math.isclose(int(item["expires_at"]["N"]) - int(item["created_at"]["N"]), 3600)
+
+
+def test_given_request_time_when_answered_then_emf_stamped_at_arrival(
+    stack: FakeBedrock, cache_table: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arrived = int(time.time() * 1000) - 45 * 60_000  # replayed or long-running: 45 minutes ago
+    _call({"message": "when?"}, time_epoch_ms=arrived)
+    (doc,) = _emf(capsys)
+    assert doc["_aws"]["Timestamp"] == arrived
+
+
+@pytest.mark.parametrize("epoch", [0, 10**13 * 5, -1])
+def test_given_implausible_request_time_when_answered_then_emf_stamped_now(
+    stack: FakeBedrock, cache_table: Any, capsys: pytest.CaptureFixture[str], epoch: int
+) -> None:
+    before = int(time.time() * 1000)
+    _call({"message": "when?"}, time_epoch_ms=epoch)
+    (doc,) = _emf(capsys)
+    assert before <= doc["_aws"]["Timestamp"] <= int(time.time() * 1000)

@@ -39,13 +39,22 @@ def _plot_lines(ax: Any, series: Series, label: Any, *, marker: str = "o") -> No
             ax.plot(xs, ys, marker=marker, markersize=3, label=label(query))
 
 
-def _finish(ax: Any, title: str, ylabel: str = "", *, dates: bool = True) -> None:
+def _finish(
+    ax: Any,
+    title: str,
+    ylabel: str = "",
+    *,
+    dates: bool = True,
+    span: tuple[datetime, datetime] | None = None,
+) -> None:
     ax.set_title(title, fontsize=10, loc="left")
     ax.set_ylabel(ylabel, fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=6, loc="upper left")
+    if span:
+        ax.set_xlim(*span)
     if dates:
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
 
@@ -54,7 +63,7 @@ def _vendor_dims(keys: list[SeriesKey], metric: str) -> list[tuple[tuple[str, st
     return sorted({k.dimensions for k in keys if k.metric == metric})
 
 
-def render_dashboard(cloudwatch: Any, path: Path, start: datetime, end: datetime, period: int = 60) -> Path:
+def render_dashboard(cloudwatch: Any, path: Path, start: datetime, end: datetime, period: int = 300) -> Path:
     reader = MetricReader(cloudwatch)
     found = {ns: reader.discover(ns) for ns in (mc.NS_TOKEN_USAGE, *mc.COLLECTOR_NAMESPACES)}
     models = sorted({dict(k.dimensions)[mc.DIM_MODEL_ID] for k in found[mc.NS_TOKEN_USAGE] if k.dimensions})
@@ -66,7 +75,7 @@ def render_dashboard(cloudwatch: Any, path: Path, start: datetime, end: datetime
     for metric in (mc.INPUT_TOKENS, mc.OUTPUT_TOKENS, mc.TOTAL_TOKENS):
         data = reader.series(_model_queries(models, metric, "Sum"), start, end, period)
         _plot_lines(ax, data, lambda q, m=metric: f"{m.name} {_short(q.dimensions[0][1])}")
-    _finish(ax, "Token usage by model (Sum per minute)", "tokens")
+    _finish(ax, "Token usage by model (Sum per 5 minutes)", "tokens", span=(start, end))
 
     # 2. Cache hit rate: pie of cached vs not cached (CachedResponses Sum vs SampleCount - Sum).
     ax = axes[0][1]
@@ -83,7 +92,7 @@ def render_dashboard(cloudwatch: Any, path: Path, start: datetime, end: datetime
     for stat, style in (("Average", "o"), ("p90", "s"), ("p99", "^")):
         data = reader.series(_model_queries(models, mc.RESPONSE_LATENCY, stat), start, end, period)
         _plot_lines(ax, data, lambda q, s=stat: f"{s} {_short(q.dimensions[0][1])}", marker=style)
-    _finish(ax, "Response latency by model", "ms")
+    _finish(ax, "Response latency by model", "ms", span=(start, end))
 
     # 4. Token usage over time: stacked area of TotalTokens by model.
     ax = axes[1][1]
@@ -92,7 +101,7 @@ def render_dashboard(cloudwatch: Any, path: Path, start: datetime, end: datetime
     if stamps:
         stacks = [[dict(points).get(t, 0.0) for t in stamps] for points in data.values()]
         ax.stackplot(stamps, stacks, labels=[_short(q.dimensions[0][1]) for q in data], alpha=0.8)
-    _finish(ax, "Token usage over time (TotalTokens, stacked)", "tokens")
+    _finish(ax, "Token usage over time (TotalTokens, stacked)", "tokens", span=(start, end))
 
     _vendor_panels(reader, found, axes, end)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
@@ -113,7 +122,7 @@ def _vendor_panels(reader: MetricReader, found: dict[str, list[SeriesKey]], axes
         Query(mc.NS_LAUNCHDARKLY, metric.name, d, "Sum")
         for d in _vendor_dims(found[mc.NS_LAUNCHDARKLY], metric.name)
     ]
-    data = reader.series(queries, week, end, 3600)
+    data = reader.series(queries, end - timedelta(days=2), end, 3600)
     _plot_lines(ax, data, lambda q: "/".join(v for k, v in q.dimensions if k != mc.DIM_PROJECT_KEY))
     _finish(ax, "LaunchDarkly AI Configs: generations per hour", "generations")
 

@@ -1,7 +1,9 @@
-"""`make demo`: the chatbot end to end on this machine — moto, the loopback Bedrock, the real handler.
+"""`make demo`: the whole product end to end on this machine, offline.
 
-Prints a per-model table built from the EMF documents the handler printed (what CloudWatch would make
-of them): requests, cache hits, hit rate, tokens, latency avg/p90/p99 and estimated cost.
+moto's server and the loopback fakes stand in for AWS, Bedrock and the vendors; the real handlers run
+unchanged. The chatbot's EMF lines go to CloudWatch through a local stand-in for CloudWatch Logs, the
+collectors write with PutMetricData, and the report and the dashboard picture are read back from that
+one CloudWatch with the same calls a real account would get.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import sys
 import time
 from collections import Counter
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambdas"))
 
-from tools.local_stack import start_local_stack
+from tools.local_stack import LocalStack, start_local_stack
+
+OUT = Path(__file__).resolve().parent.parent / "out"
 
 
 def chatbot_environment() -> dict[str, str]:
@@ -63,66 +68,72 @@ def run_chat_traffic(bedrock: Any, *, seed: int = 7, spike: bool = False) -> tup
 
     statuses: Counter[int] = Counter()
     documents: list[dict] = []
-    for request in build_plan(seed=seed, spike=spike).requests:
+    plan = build_plan(seed=seed, spike=spike)
+    span_start_ms = int(time.time() * 1000) - 3_600_000  # replayed as the last hour of traffic
+    for request in plan.requests:
         script_behavior(bedrock, request, max_attempts=int(os.environ["BEDROCK_MAX_ATTEMPTS"]))
-        event = chat_event(request.body)
+        event = chat_event(request.body, span_start_ms + int(request.offset_s * 1000))
         response, docs = capture_emf(lambda: chatbot_handler.handler(event, FakeLambdaContext()))  # noqa: B023
         statuses[response["statusCode"]] += 1
         documents += docs
     return statuses, documents
 
 
-def _fmt(value: float, spec: str) -> str:
-    return "-" if value != value else format(value, spec)  # NaN -> "-"
+@dataclass
+class DemoResult:
+    statuses: Counter[int]
+    documents: list[dict]
+    report: Any
+    report_text: str
+    png: Path
+    emf_datapoints: int
+    sections: list[str] = field(default_factory=list)
 
 
-def print_model_table(documents: list[dict]) -> None:
-    from tools.emf import percentile, summarise
+def run_demo(local: LocalStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoResult:
+    """The whole pipeline; returns what it printed and produced (the e2e test asserts on it)."""
+    import boto3
 
-    header = ("model", "requests", "hits", "hit rate", "input", "output", "total", "avg ms", "p90 ms",
-              "p99 ms", "cost USD")  # fmt: skip
-    rows = [header]
-    for model, s in sorted(summarise(documents).items()):
-        latency_avg = sum(s.latencies) / len(s.latencies) if s.latencies else float("nan")
-        rows.append(
-            (
-                model,
-                str(s.answers + s.errors),
-                str(s.cache_hits),
-                _fmt(s.hit_rate * 100, ".0f") + "%",
-                f"{s.input_tokens:,.0f}",
-                f"{s.output_tokens:,.0f}",
-                f"{s.total_tokens:,.0f}",
-                _fmt(latency_avg, ".1f"),
-                _fmt(percentile(s.latencies, 90), ".1f"),
-                _fmt(percentile(s.latencies, 99), ".1f"),
-                f"{s.cost:.6f}",
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for index, row in enumerate(rows):
-        print(
-            "  ".join(
-                cell.ljust(w) if i == 0 else cell.rjust(w)
-                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if index == 0:
-            print("  ".join("-" * w for w in widths))
+    from tools.dashboard_png import render_dashboard
+    from tools.local_cloudwatch import EmfLogsExtractor
+    from tools.metric_reader import window
+    from tools.report import build_report, format_report
+
+    os.environ.update(chatbot_environment())
+    _create_cache_table()
+    cloudwatch = boto3.client("cloudwatch")
+    sections: list[str] = []
+
+    statuses, documents = run_chat_traffic(local.bedrock, seed=seed, spike=True)
+    extractor = EmfLogsExtractor(cloudwatch)
+    datapoints = extractor.ingest(documents)
+    sections.append(
+        f"chatbot: {sum(statuses.values())} requests replayed over the last hour, statuses "
+        f"{dict(sorted(statuses.items()))}; {len(documents)} EMF documents -> {datapoints} datapoints "
+        f"in {extractor.calls} PutMetricData calls (the CloudWatch Logs step, done locally)"
+    )
+
+    report = build_report(cloudwatch, hours=2)
+    start, end = window(1.1, report.end)
+    png = render_dashboard(cloudwatch, out_dir / "dashboard.png", start, end)
+    return DemoResult(statuses, documents, report, format_report(report), png, datapoints, sections)
 
 
 def main() -> int:
+    from tools.local_cloudwatch import enable_percentiles
+
     started = time.perf_counter()
     with ExitStack() as stack:
         local = start_local_stack(stack)
-        os.environ.update(chatbot_environment())
-        _create_cache_table()
-        print(f"moto server {local.moto.endpoint}, loopback Bedrock {local.bedrock.endpoint}\n")
-        statuses, documents = run_chat_traffic(local.bedrock)
-        print("== Chatbot: AIGateway/TokenUsage, from the EMF documents the handler printed ==")
-        print(f"responses by status: {dict(sorted(statuses.items()))}; EMF documents: {len(documents)}\n")
-        print_model_table(documents)
-    print(f"\ndemo finished in {time.perf_counter() - started:.1f} s")
+        enable_percentiles()
+        print(f"local stand-ins: moto {local.moto.endpoint}, Bedrock {local.bedrock.endpoint}\n")
+        result = run_demo(local)
+        for line in result.sections:
+            print(line)
+        print()
+        print(result.report_text)
+        print(f"\ndashboard picture: {result.png}")
+    print(f"demo finished in {time.perf_counter() - started:.1f} s")
     return 0
 
 

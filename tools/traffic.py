@@ -36,7 +36,7 @@ SYSTEM = "You are a concise assistant for a cloud operations team."
 PROFILES = {SONNET: (0.060, 0.004, 3), HAIKU: (0.025, 0.002, 2), NOVA: (0.015, 0.001, 1)}
 
 
-def chat_event(body: dict[str, Any]) -> dict[str, Any]:
+def chat_event(body: dict[str, Any], time_epoch_ms: int | None = None) -> dict[str, Any]:
     request_id = uuid.uuid4().hex[:16]
     return {
         "version": "2.0",
@@ -49,6 +49,7 @@ def chat_event(body: dict[str, Any]) -> dict[str, Any]:
             "requestId": request_id,
             "routeKey": "POST /chat",
             "stage": "$default",
+            **({"timeEpoch": time_epoch_ms} if time_epoch_ms is not None else {}),
         },
         "body": json.dumps(body),
         "isBase64Encoded": False,
@@ -59,6 +60,7 @@ def chat_event(body: dict[str, Any]) -> dict[str, Any]:
 class Request:
     body: dict[str, Any]
     behavior: Behavior | None = None  # scripted model behaviour for this request, if any
+    offset_s: float = 0.0  # arrival, in seconds after the start of the replayed span
 
 
 @dataclass
@@ -78,8 +80,12 @@ def _answer_text(rng: random.Random, scale: int) -> str:
     return " ".join(rng.choice(sentences) for _ in range(rng.randint(2, 4) * scale))
 
 
-def build_plan(seed: int = 7, requests: int = 36, spike: bool = False) -> TrafficPlan:
-    """Mostly new questions, some repeats (cache hits), a throttled call, optionally a token spike."""
+def build_plan(seed: int = 7, requests: int = 36, spike: bool = False, span_s: float = 3600.0) -> TrafficPlan:
+    """Mostly new questions, some repeats (cache hits), a throttled call, optionally a token spike.
+
+    Arrivals are spread over `span_s` seconds (the demo replays them as the last hour of traffic);
+    the spike, if any, lands in one minute two thirds of the way through.
+    """
     rng = random.Random(seed)
     plan = TrafficPlan()
     asked: list[dict[str, Any]] = []
@@ -102,13 +108,16 @@ def build_plan(seed: int = 7, requests: int = 36, spike: bool = False) -> Traffi
     # One request that Bedrock keeps throttling past botocore's retry budget -> 429.
     throttled = {"message": "Summarise last week's incidents.", "model_id": HAIKU, "use_cache": False}
     plan.requests.append(Request(throttled, Behavior(kind=THROTTLE)))
-    if spike:
-        big = {
-            "message": "Rewrite the whole runbook in detail. " * 40,
-            "model_id": SONNET,
-            "use_cache": False,
-        }
-        plan.requests.append(Request(big, Behavior(input_tokens=48_000, output_tokens=4_000)))
+    offsets = sorted(rng.uniform(0, span_s - 60) for _ in plan.requests)
+    for request, offset in zip(plan.requests, offsets, strict=True):
+        request.offset_s = offset
+    if spike:  # three huge prompts within one minute, two thirds of the way through
+        for part in range(3):
+            big = {"message": f"Rewrite the runbook in detail, part {part}. " * 30, "model_id": SONNET}
+            big["use_cache"] = False
+            behavior = Behavior(input_tokens=48_000, output_tokens=4_000)
+            plan.requests.append(Request(big, behavior, offset_s=span_s * 2 / 3 + part))
+        plan.requests.sort(key=lambda r: r.offset_s)
     return plan
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import random
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.bedrock_server import THROTTLE, Behavior, FakeBedrock
+from tests.support import http_api_event
 
 SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -37,23 +36,8 @@ PROFILES = {SONNET: (0.060, 0.004, 3), HAIKU: (0.025, 0.002, 2), NOVA: (0.015, 0
 
 
 def chat_event(body: dict[str, Any], time_epoch_ms: int | None = None) -> dict[str, Any]:
-    request_id = uuid.uuid4().hex[:16]
-    return {
-        "version": "2.0",
-        "routeKey": "POST /chat",
-        "rawPath": "/chat",
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json"},
-        "requestContext": {
-            "http": {"method": "POST", "path": "/chat", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
-            "requestId": request_id,
-            "routeKey": "POST /chat",
-            "stage": "$default",
-            **({"timeEpoch": time_epoch_ms} if time_epoch_ms is not None else {}),
-        },
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    """The HTTP API (payload 2.0) event API Gateway would send for this body."""
+    return http_api_event(body, time_epoch_ms=time_epoch_ms)
 
 
 @dataclass

@@ -14,6 +14,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.parser import ValidationError
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chatbot.cache import ResponseCache
@@ -32,6 +34,12 @@ app = APIGatewayHttpResolver()
 
 def _json(status: int, body: dict[str, Any]) -> Response:
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def _raw_error(status: int, code: str, message: str) -> dict[str, Any]:
+    """An HTTP API response built without the resolver (for events it cannot route)."""
+    body = json.dumps({"error": code, "message": message})
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": body}
 
 
 def _bedrock() -> Any:
@@ -86,7 +94,11 @@ def _request_id() -> str:
 @tracer.capture_method
 def chat() -> Response:
     started = time.perf_counter()
-    request = parse_body(app.current_event.decoded_body, get_settings())
+    try:
+        raw = app.current_event.decoded_body
+    except ValueError:  # bad base64 or bytes that are not UTF-8
+        raise ChatError(400, "invalid_json", "body: not valid base64-encoded UTF-8") from None
+    request = parse_body(raw, get_settings())
     tracer.put_annotation(key="ModelId", value=request.model_id)
     answer = answer_chat(request, dependencies(), started, _request_id(), _received_at_ms())
     logger.info(
@@ -110,6 +122,13 @@ def chat_error(error: ChatError) -> Response:
     return _json(error.status, {"error": error.code, "message": error.message})
 
 
+@app.exception_handler(Exception)
+def unexpected_error(error: Exception) -> Response:
+    # A bug must still answer JSON (never a bare 500 from API Gateway); the log has the stack.
+    logger.exception("unexpected error while answering", extra={"error_type": type(error).__name__})
+    return _json(502, {"error": "internal_error", "message": "the request could not be answered"})
+
+
 @app.not_found
 def not_found(_: Exception) -> Response:
     return _json(404, {"error": "not_found", "message": "only POST /chat is served"})
@@ -118,4 +137,10 @@ def not_found(_: Exception) -> Response:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:  # Powertools Parser's model of an HTTP API (payload 2.0) event: anything else is not routable
+        APIGatewayProxyEventV2Model.model_validate(event)
+    except ValidationError as exc:
+        where = ".".join(str(part) for part in exc.errors()[0]["loc"]) or "event"
+        logger.warning("not an HTTP API payload 2.0 event", extra={"field": where})
+        return _raw_error(400, "invalid_event", f"{where}: not an HTTP API (payload 2.0) event")
     return app.resolve(event, context)

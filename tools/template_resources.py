@@ -1,0 +1,160 @@
+"""Create the synthesized stack's stateful resources in moto, from the template's own properties.
+
+The demo synthesizes the real CDK app in-process, creates what the Lambdas talk to (DynamoDB tables,
+Secrets Manager secrets, the SNS topic) with the properties CloudFormation would use, and derives each
+Lambda's environment from the template (Refs resolved to the local physical names). So the demo runs
+the handlers exactly as the stack configures them, and the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from tools.local_stack import REGION
+
+ACCOUNT = "123456789012"
+STATEFUL_TYPES = (
+    "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::GlobalTable",
+    "AWS::SecretsManager::Secret",
+    "AWS::SNS::Topic",
+)
+
+
+def synthesize_template(context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stack's CloudFormation template, synthesized in this process (no CLI, no account)."""
+    import tempfile
+
+    from aws_cdk.assertions import Template
+
+    from infra.application import create_app
+
+    with tempfile.TemporaryDirectory() as outdir:
+        _, stack = create_app(context=context or {}, outdir=outdir)
+        return Template.from_stack(stack).to_json()
+
+
+@dataclass
+class TemplateResources:
+    template: dict[str, Any]
+    stack_name: str = "AIGatewayTokenMetrics"
+    physical: dict[str, str] = field(default_factory=dict)  # logical id -> local name
+    arns: dict[str, str] = field(default_factory=dict)  # logical id -> local ARN
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.template.get("Resources", {})
+
+    def of_type(self, *types: str) -> dict[str, dict[str, Any]]:
+        return {lid: r for lid, r in self.resources.items() if r.get("Type") in types}
+
+    # --- intrinsic functions -------------------------------------------------------------------
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            ((name, arg),) = value.items()
+            if name == "Ref":
+                return self._ref(arg)
+            if name == "Fn::GetAtt":
+                logical, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return (
+                    self.arns.get(logical)
+                    if attribute.endswith("Arn")
+                    else self.physical.get(logical, logical)
+                )
+            if name == "Fn::Join":
+                separator, parts = arg
+                return separator.join(str(self.resolve(p)) for p in parts)
+            if name == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                for key in (
+                    "AWS::Region",
+                    "AWS::AccountId",
+                    "AWS::Partition",
+                    "AWS::URLSuffix",
+                    "AWS::StackName",
+                ):
+                    text = text.replace("${" + key + "}", str(self._ref(key)))
+                return text
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def _ref(self, name: str) -> str:
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": self.stack_name,
+        }
+        if name in pseudo:
+            return pseudo[name]
+        return self.physical.get(name, name)
+
+    # --- creation ----------------------------------------------------------------------------
+    def _name(self, logical: str, props: dict[str, Any], key: str) -> str:
+        explicit = self.resolve(props.get(key)) if props.get(key) else None
+        return str(explicit) if explicit else f"{self.stack_name}-{logical}"
+
+    def create(self, clients: Any, secret_values: dict[str, str] | None = None) -> None:
+        """Create every stateful resource in moto; `clients(service)` returns a boto3 client."""
+        secret_values = secret_values or {}
+        for logical, resource in self.of_type(*STATEFUL_TYPES).items():
+            props = resource.get("Properties", {})
+            kind = resource["Type"]
+            if kind.startswith("AWS::DynamoDB::"):
+                self._create_table(clients("dynamodb"), logical, props)
+            elif kind == "AWS::SecretsManager::Secret":
+                name = self._name(logical, props, "Name")
+                value = secret_values.get(logical, "placeholder-set-with-put-secret-value")
+                arn = clients("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
+                self.physical[logical], self.arns[logical] = arn, arn  # Ref of a secret is its ARN
+            elif kind == "AWS::SNS::Topic":
+                name = self._name(logical, props, "TopicName")
+                arn = clients("sns").create_topic(Name=name)["TopicArn"]
+                self.physical[logical], self.arns[logical] = arn, arn  # Ref of a topic is its ARN
+
+    def _create_table(self, dynamodb: Any, logical: str, props: dict[str, Any]) -> None:
+        name = self._name(logical, props, "TableName")
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=props["KeySchema"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
+        self.physical[logical] = name
+        self.arns[logical] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+
+    # --- Lambda configuration ----------------------------------------------------------------
+    def function(self, handler: str) -> dict[str, Any]:
+        for resource in self.of_type("AWS::Lambda::Function").values():
+            props = resource.get("Properties", {})
+            if props.get("Handler") == handler:
+                return props
+        raise KeyError(f"no function with handler {handler} in the template")
+
+    def environment(self, handler: str) -> dict[str, str]:
+        """The function's environment variables with every intrinsic resolved locally."""
+        variables = self.function(handler).get("Environment", {}).get("Variables", {})
+        return {key: str(self.resolve(value)) for key, value in variables.items()}
+
+    def secret_logical_ids(self) -> list[str]:
+        return sorted(self.of_type("AWS::SecretsManager::Secret"))
+
+    def describe(self) -> str:
+        lines = [f"  {lid:<40} {self.physical[lid]}" for lid in sorted(self.physical)]
+        return "\n".join(lines)
+
+
+def dumps(template: dict[str, Any]) -> str:
+    return json.dumps(template, indent=1, sort_keys=True)

@@ -1,0 +1,183 @@
+"""Evaluate the synthesized template's alarms against the data in a (local) CloudWatch.
+
+moto stores alarms but never evaluates them, so the demo does what CloudWatch's evaluator would for the
+most recent `EvaluationPeriods` periods: fetch each period's value (a plain statistic, a metric-math
+expression over its member metrics, or a Metrics Insights `SELECT SUM(m) FROM SCHEMA(...)`), apply
+TreatMissingData, and alarm when at least `DatapointsToAlarm` periods breach. Anomaly-detection bands
+need CloudWatch's trained model and are reported as not evaluable locally.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tools.metric_reader import MetricReader, Query
+
+Value = float | None
+
+_COMPARE = {
+    "GreaterThanThreshold": operator.gt,
+    "GreaterThanOrEqualToThreshold": operator.ge,
+    "LessThanThreshold": operator.lt,
+    "LessThanOrEqualToThreshold": operator.le,
+}
+_SELECT = re.compile(
+    r"SELECT\s+SUM\((?P<metric>\w+)\)\s+FROM\s+SCHEMA\(\"(?P<ns>[^\"]+)\"(?P<dims>(?:\s*,\s*\w+)*)\)"
+    r"(?:\s+WHERE\s+(?P<key>\w+)\s*=\s*'(?P<value>[^']*)')?\s*$"
+)
+
+
+@dataclass
+class AlarmResult:
+    name: str
+    description: str
+    metric: str
+    threshold: str
+    values: list[Value]
+    state: str  # ALARM, OK, or NOT_EVALUABLE
+    reason: str
+    properties: dict[str, Any]
+
+
+def evaluate_expression(expression: str, values: dict[str, Value]) -> Value:
+    """Metric math for one period: + - * /, comparisons, IF(c, a[, b]) and FILL(x, v); None = missing."""
+    tree = ast.parse(expression.replace("IF(", "_if(").replace("FILL(", "_fill("), mode="eval")
+
+    def walk(node: ast.AST) -> Value:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            return values.get(node.id)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = walk(node.operand)
+            return None if inner is None else -inner
+        if isinstance(node, ast.BinOp):
+            left, right = walk(node.left), walk(node.right)
+            if left is None or right is None:
+                return None
+            ops = {
+                ast.Add: operator.add,
+                ast.Sub: operator.sub,
+                ast.Mult: operator.mul,
+                ast.Div: operator.truediv,
+            }
+            if isinstance(node.op, ast.Div) and right == 0:
+                return None
+            return ops[type(node.op)](left, right)
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            left, right = walk(node.left), walk(node.comparators[0])
+            if left is None or right is None:
+                return None
+            ops = {ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Lt: operator.lt, ast.LtE: operator.le}
+            return 1.0 if ops[type(node.ops[0])](left, right) else 0.0
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            args = [walk(a) for a in node.args]
+            if node.func.id == "_fill":
+                return args[1] if args[0] is None else args[0]
+            if node.func.id == "_if":
+                if args[0] is None:
+                    return None
+                return args[1] if args[0] else (args[2] if len(args) > 2 else None)
+        raise ValueError(f"unsupported metric math: {ast.dump(node)}")
+
+    return walk(tree)
+
+
+class AlarmEvaluator:
+    def __init__(self, cloudwatch: Any, now: datetime) -> None:
+        self._reader = MetricReader(cloudwatch)
+        self._now = now.replace(second=0, microsecond=0)
+
+    def _periods(self, period: int, count: int) -> tuple[datetime, datetime]:
+        end = self._now
+        return end - timedelta(seconds=period * count), end
+
+    def _series(self, query: Query, period: int, count: int) -> list[Value]:
+        start, end = self._periods(period, count)
+        points = dict(self._reader.series([query], start, end, period)[query])
+        stamps = [start + timedelta(seconds=period * i) for i in range(count)]
+        by_start = {stamp.replace(tzinfo=start.tzinfo): value for stamp, value in points.items()}
+        return [by_start.get(stamp) for stamp in stamps]
+
+    def _metric_stat(self, stat: dict[str, Any], count: int) -> list[Value]:
+        metric = stat["Metric"]
+        dims = tuple(sorted((d["Name"], str(d["Value"])) for d in metric.get("Dimensions", [])))
+        query = Query(metric["Namespace"], metric["MetricName"], dims, stat["Stat"])
+        return self._series(query, int(stat["Period"]), count)
+
+    def _select(self, expression: str, period: int, count: int) -> list[Value]:
+        match = _SELECT.match(expression.strip())
+        if not match:
+            raise ValueError(f"unsupported Metrics Insights query: {expression}")
+        wanted = {d.strip() for d in match["dims"].split(",") if d.strip()}
+        totals: list[Value] = [None] * count
+        for key in self._reader.discover(match["ns"]):
+            labels = dict(key.dimensions)
+            if key.metric != match["metric"] or set(labels) != wanted:
+                continue
+            if match["key"] and labels.get(match["key"]) != match["value"]:
+                continue
+            for i, value in enumerate(
+                self._series(Query(key.namespace, key.metric, key.dimensions, "Sum"), period, count)
+            ):
+                if value is not None:
+                    totals[i] = (totals[i] or 0.0) + value
+        return totals
+
+    def values(self, props: dict[str, Any]) -> tuple[str, list[Value]]:
+        count = int(props.get("EvaluationPeriods", 1))
+        if "Metrics" not in props:
+            stat = props.get("ExtendedStatistic") or props.get("Statistic", "Average")
+            metric = {"Namespace": props["Namespace"], "MetricName": props["MetricName"],
+                      "Dimensions": props.get("Dimensions", [])}  # fmt: skip
+            label = f"{stat}({props['Namespace']}/{props['MetricName']})"
+            return label, self._metric_stat(
+                {"Metric": metric, "Period": props["Period"], "Stat": stat}, count
+            )
+        queries = props["Metrics"]
+        result = next(q for q in queries if q.get("ReturnData", True) and "Expression" in q)
+        expression = result["Expression"]
+        if expression.strip().upper().startswith("SELECT"):
+            return expression, self._select(expression, int(result["Period"]), count)
+        members = {q["Id"]: self._metric_stat(q["MetricStat"], count) for q in queries if "MetricStat" in q}
+        series = [
+            evaluate_expression(expression, {k: v[i] for k, v in members.items()}) for i in range(count)
+        ]
+        return expression, series
+
+    def evaluate(self, name: str, props: dict[str, Any]) -> AlarmResult:
+        description = str(props.get("AlarmDescription", ""))
+        if "ThresholdMetricId" in props:
+            label = next(q["Expression"] for q in props["Metrics"] if "Expression" in q)
+            member = next(q for q in props["Metrics"] if "MetricStat" in q)
+            values = self._metric_stat(member["MetricStat"], int(props.get("EvaluationPeriods", 1)))
+            reason = "anomaly band needs CloudWatch's trained model; not evaluable locally"
+            return AlarmResult(name, description, label, "band", values, "NOT_EVALUABLE", reason, props)
+        label, values = self.values(props)
+        threshold = float(props["Threshold"])
+        compare = _COMPARE[props["ComparisonOperator"]]
+        missing = props.get("TreatMissingData", "missing")
+        breaches = 0
+        for value in values:
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                breaches += missing == "breaching"
+            elif compare(value, threshold):
+                breaches += 1
+        needed = int(props.get("DatapointsToAlarm", props.get("EvaluationPeriods", 1)))
+        state = "ALARM" if breaches >= needed else "OK"
+        shown = ", ".join("missing" if v is None else f"{v:,.4g}" for v in values)
+        reason = (
+            f"Threshold Crossed: {breaches} of the last {len(values)} datapoints [{shown}] "
+            f"{'were' if state == 'ALARM' else 'were not'} {props['ComparisonOperator']} {threshold:g} "
+            f"(needed {needed}; missing data: {missing})"
+        )
+        rule = f"{props['ComparisonOperator']} {threshold:g}"
+        return AlarmResult(name, description, label, rule, values, state, reason, props)

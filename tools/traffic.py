@@ -30,6 +30,7 @@ QUESTIONS = (
     "Give me three names for a cost dashboard.",
 )
 SYSTEM = "You are a concise assistant for a cloud operations team."
+SPIKE_REQUESTS = 45
 
 # Per-model timing profile: (first-token delay s, per-chunk delay s, tokens per answer scale).
 PROFILES = {SONNET: (0.060, 0.004, 3), HAIKU: (0.025, 0.002, 2), NOVA: (0.015, 0.001, 1)}
@@ -95,12 +96,12 @@ def build_plan(seed: int = 7, requests: int = 36, spike: bool = False, span_s: f
     offsets = sorted(rng.uniform(0, span_s - 60) for _ in plan.requests)
     for request, offset in zip(plan.requests, offsets, strict=True):
         request.offset_s = offset
-    if spike:  # three huge prompts within one minute, two thirds of the way through
-        for part in range(3):
-            big = {"message": f"Rewrite the runbook in detail, part {part}. " * 30, "model_id": SONNET}
+    if spike:  # a runaway agent loop: 45 huge prompts within three minutes, two thirds of the way in
+        for part in range(SPIKE_REQUESTS):
+            big = {"message": f"Step {part}: re-read the repository and plan again.", "model_id": SONNET}
             big["use_cache"] = False
-            behavior = Behavior(input_tokens=48_000, output_tokens=4_000)
-            plan.requests.append(Request(big, behavior, offset_s=span_s * 2 / 3 + part))
+            behavior = Behavior(input_tokens=45_000, output_tokens=2_000, text="Re-planning. " * 40)
+            plan.requests.append(Request(big, behavior, offset_s=span_s * 2 / 3 + part * 4))
         plan.requests.sort(key=lambda r: r.offset_s)
     return plan
 

@@ -1,10 +1,7 @@
 #!/usr/bin/env python3
 """CDK app entry point: `cdk synth` / `cdk deploy` (see README)."""
 
-import aws_cdk as cdk
+from infra.application import create_app
 
-from infra.stack import AIGatewayStack
-
-app = cdk.App()
-AIGatewayStack(app, "AIGatewayTokenMetrics")
+app, _ = create_app()
 app.synth()

@@ -1,11 +1,74 @@
-"""The one stack that composes every construct (filled in by the CDK stack issue)."""
+"""The one stack: chat API, collectors, alerting, alarms and the dashboard, composed from one config."""
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
+
+from infra.config import CONTEXT_KEY, StackConfig, load_config
+from infra.constructs.alarms import Alarms
+from infra.constructs.alerting import Alerting
+from infra.constructs.chat_api import ChatApi
+from infra.constructs.collectors import Collectors
+from infra.constructs.dashboards import Dashboards, dashboard_url
+from infra.constructs.python_function import FunctionFactory
 
 
 class AIGatewayStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StackConfig | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config or load_config(self.node.try_get_context(CONTEXT_KEY))
+        # Alarm names share this prefix: the topic and key policies admit only alarms that carry it.
+        alarm_prefix = f"{self.stack_name}-"
+        dashboard_name = self.stack_name
+
+        functions = FunctionFactory(self, self.config)
+        self.chat_api = ChatApi(self, "ChatApi", config=self.config, functions=functions)
+        self.collectors = Collectors(self, "Collectors", config=self.config, functions=functions)
+        self.alerting = Alerting(
+            self, "Alerting", emails=self.config.alarms.emails, alarm_name_prefix=alarm_prefix
+        )
+        self.alarms = Alarms(
+            self,
+            "Alarms",
+            config=self.config,
+            topic=self.alerting.topic,
+            name_prefix=alarm_prefix,
+            dashboard_name=dashboard_name,
+            dashboard_url=dashboard_url(dashboard_name),
+            dead_letter_queue=self.collectors.dead_letter_queue,
+        )
+        self.dashboards = Dashboards(
+            self, "Dashboards", config=self.config, dashboard_name=dashboard_name, alarms=self.alarms.alarms
+        )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        outputs = {
+            "ChatApiUrl": (self.chat_api.url, "POST here with SigV4 (service execute-api)"),
+            "DashboardUrl": (self.dashboards.url, "CloudWatch dashboard"),
+            "AlarmTopicArn": (
+                self.alerting.topic.topic_arn,
+                "SNS topic of every alarm (subscribe more here)",
+            ),
+            "CacheTableName": (self.chat_api.cache_table.table_name, "DynamoDB response cache"),
+            "CheckpointTableName": (
+                self.collectors.checkpoint_table.table_name,
+                "DynamoDB collector checkpoints",
+            ),
+            "CollectorDeadLetterQueueUrl": (
+                self.collectors.dead_letter_queue.queue_url,
+                "failed collector runs",
+            ),
+        }
+        for source, collector in self.collectors.collectors.items():
+            outputs[f"{collector.spec.construct_id}SecretName"] = (
+                collector.secret.secret_name,
+                f"put the {source} token here: aws secretsmanager put-secret-value --secret-id <this>",
+            )
+        for output_id, (value, description) in outputs.items():
+            CfnOutput(self, output_id, value=value, description=description)

@@ -1,0 +1,212 @@
+"""The stack's typed configuration: one cdk.json context key (`aigateway`), defaults in code.
+
+`cdk synth` needs no account and no arguments: every value has a default here (cdk.json repeats them so
+they are visible and editable). A context value overrides a default key by key; an unknown key or a
+bad value stops the synth with an error naming the key (`aigateway.alarms.latency_p99_ms ...`).
+Override on the command line with JSON: `cdk synth -c 'aigateway={"alarms": {"emails": ["a@b.c"]}}'`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from infra.config_defaults import CONTEXT_KEY, DEFAULTS, RETENTION_DAYS
+from infra.config_model import (
+    AlarmsConfig,
+    ApiConfig,
+    ChatbotConfig,
+    CollectorConfig,
+    CollectorsConfig,
+    ConfigError,
+    FlashbackConfig,
+    LaunchDarklyConfig,
+    ModelPrice,
+    ModelsConfig,
+    StackConfig,
+)
+from infra.config_reader import Reader, merge
+from shared.metric_catalogue import LD_USAGE_SERIES
+
+__all__ = [
+    "CONTEXT_KEY",
+    "DEFAULTS",
+    "RETENTION_DAYS",
+    "CollectorConfig",
+    "ConfigError",
+    "StackConfig",
+    "foundation_model_id",
+    "geo_prefix",
+    "load_config",
+]
+
+# Cross-region inference profile prefixes: such an id names a profile, not a model.
+GEO_PREFIXES: tuple[str, ...] = ("us", "eu", "apac", "global", "us-gov", "jp", "au", "ca")
+_MODEL_ID = re.compile(r"^[a-z0-9-]+\.[A-Za-z0-9._:-]+$")
+_EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+_KEY = re.compile(r"^[A-Za-z0-9._-]+$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def geo_prefix(model_id: str) -> str | None:
+    """`us` for `us.anthropic.claude-...`; None for a plain foundation-model id."""
+    head, _, rest = model_id.partition(".")
+    return head if head in GEO_PREFIXES and "." in rest else None
+
+
+def foundation_model_id(model_id: str) -> str:
+    """The foundation model behind an inference profile id (the id itself when it has no geo prefix)."""
+    prefix = geo_prefix(model_id)
+    return model_id[len(prefix) + 1 :] if prefix else model_id
+
+
+def _prices(reader: Reader, allowed: tuple[str, ...]) -> dict[str, ModelPrice]:
+    raw = reader.get("models.prices")
+    if not isinstance(raw, Mapping):
+        reader.fail("models.prices", "must be an object keyed by model id", raw)
+        return {}
+    prices: dict[str, ModelPrice] = {}
+    for model_id, entry in raw.items():
+        path = f"models.prices.{model_id}"
+        if model_id not in allowed:
+            reader.fail(path, "prices a model that is not in models.allowed", model_id)
+            continue
+        if not isinstance(entry, Mapping) or not {"input_per_1k", "output_per_1k"} <= set(entry):
+            reader.fail(path, "must be an object with input_per_1k and output_per_1k", entry)
+            continue
+        unknown = set(entry) - {"input_per_1k", "output_per_1k", "cache_read_per_1k", "cache_write_per_1k"}
+        if unknown:
+            reader.fail(path, "has unknown fields", sorted(unknown))
+        values = {
+            key: reader.number(f"{path}.{key}", 0, 1000, value=entry[key]) if key in entry else None
+            for key in ("input_per_1k", "output_per_1k", "cache_read_per_1k", "cache_write_per_1k")
+        }
+        prices[model_id] = ModelPrice(
+            input_per_1k=values["input_per_1k"] or 0.0,
+            output_per_1k=values["output_per_1k"] or 0.0,
+            cache_read_per_1k=values["cache_read_per_1k"],
+            cache_write_per_1k=values["cache_write_per_1k"],
+        )
+    return prices
+
+
+def _collector(reader: Reader, name: str) -> dict[str, Any]:
+    base = f"collectors.{name}"
+    schedule = reader.integer(f"{base}.schedule_minutes", 1, 720)
+    # 90 s: one worst-case vendor call (3 attempts x 13 s + back-offs + a rate-limit wait) plus the
+    # collectors' reserve for commits and health must fit (see the collectors section of the README).
+    timeout = reader.integer(f"{base}.timeout_seconds", 90, 900)
+    # Reserved concurrency 1 already forbids overlap; a run longer than the interval would make every
+    # next run wait (throttled) and the missed-run alarm fire.
+    if timeout >= schedule * 60:
+        reader.fail(f"{base}.timeout_seconds", f"must be shorter than {base}.schedule_minutes", timeout)
+    return {
+        "schedule_minutes": schedule,
+        "timeout_seconds": timeout,
+        "memory_mb": reader.integer(f"{base}.memory_mb", 128, 10240),
+        "base_url": reader.url(f"{base}.base_url"),
+    }
+
+
+def _read(reader: Reader) -> StackConfig:
+    allowed = reader.strings("models.allowed", _MODEL_ID, allow_empty=False)
+    default = reader.string("models.default", _MODEL_ID)
+    if default and allowed and default not in allowed:
+        reader.fail("models.default", "must be one of models.allowed", default)
+    chatbot = ChatbotConfig(
+        memory_mb=reader.integer("chatbot.memory_mb", 128, 10240),
+        timeout_seconds=reader.integer("chatbot.timeout_seconds", 10, 900),
+        cache_ttl_seconds=reader.integer("chatbot.cache_ttl_seconds", 60, 365 * 86400),
+        max_message_chars=reader.integer("chatbot.max_message_chars", 1, 1_000_000),
+        max_body_bytes=reader.integer("chatbot.max_body_bytes", 1024, 6 * 1024 * 1024),
+        bedrock_max_attempts=reader.integer("chatbot.bedrock_max_attempts", 1, 10),
+        bedrock_read_timeout_seconds=reader.integer("chatbot.bedrock_read_timeout_seconds", 1, 900),
+    )
+    if chatbot.timeout_seconds <= chatbot.bedrock_budget_seconds:
+        reader.fail(
+            "chatbot.timeout_seconds",
+            f"must exceed the Bedrock retry budget of {chatbot.bedrock_budget_seconds} s "
+            "(bedrock_max_attempts x (connect + bedrock_read_timeout_seconds) + back-offs)",
+            chatbot.timeout_seconds,
+        )
+    api = ApiConfig(
+        throttle_rate_limit=reader.number("api.throttle_rate_limit", 0, 10000, above_low=True),
+        throttle_burst_limit=reader.integer("api.throttle_burst_limit", 1, 5000),
+    )
+    alarms = AlarmsConfig(
+        emails=reader.strings("alarms.emails", _EMAIL),
+        token_anomaly_std_devs=reader.number("alarms.token_anomaly_std_devs", 0, 10, above_low=True),
+        hourly_token_ceiling=reader.integer("alarms.hourly_token_ceiling", 1, 10**12),
+        cost_anomaly_std_devs=reader.number("alarms.cost_anomaly_std_devs", 0, 10, above_low=True),
+        hourly_cost_ceiling_usd=reader.number("alarms.hourly_cost_ceiling_usd", 0, 10**7, above_low=True),
+        latency_p99_ms=reader.integer("alarms.latency_p99_ms", 1, 900_000),
+        cache_hit_rate_min_percent=reader.number("alarms.cache_hit_rate_min_percent", 0, 100, above_low=True),
+        model_error_rate_percent=reader.number("alarms.model_error_rate_percent", 0, 100, above_low=True),
+        min_requests_for_ratio=reader.integer("alarms.min_requests_for_ratio", 1, 10**9),
+        collector_errors_per_run=reader.integer("alarms.collector_errors_per_run", 1, 10**6),
+        ld_generation_error_rate_percent=reader.number(
+            "alarms.ld_generation_error_rate_percent", 0, 100, above_low=True
+        ),
+        ld_min_generations=reader.integer("alarms.ld_min_generations", 1, 10**9),
+        ld_generation_errors_per_hour=reader.integer("alarms.ld_generation_errors_per_hour", 1, 10**9),
+    )
+    usage_series = reader.strings("collectors.launchdarkly.usage_series", re.compile(r"^[a-z0-9/-]+$"))
+    unknown_series = [path for path in usage_series if path not in LD_USAGE_SERIES]
+    if unknown_series:
+        reader.fail(
+            "collectors.launchdarkly.usage_series",
+            f"lists usage paths the catalogue does not know (known: {', '.join(LD_USAGE_SERIES)})",
+            unknown_series,
+        )
+    launchdarkly = LaunchDarklyConfig(
+        **_collector(reader, "launchdarkly"),
+        project_key=reader.string("collectors.launchdarkly.project_key", _KEY),
+        environment_keys=reader.strings("collectors.launchdarkly.environment_keys", _KEY, allow_empty=False),
+        ai_config_keys=reader.strings("collectors.launchdarkly.ai_config_keys", _KEY),
+        usage_series=usage_series,
+        time_unit=reader.string("collectors.launchdarkly.time_unit", choices=("ms", "s")),
+    )
+    collectors = CollectorsConfig(
+        launchdarkly=launchdarkly,
+        perf=CollectorConfig(**_collector(reader, "perf")),
+        flashback=FlashbackConfig(
+            **_collector(reader, "flashback"),
+            llm_ids=reader.strings("collectors.flashback.llm_ids", _KEY),
+        ),
+    )
+    retention = reader.integer("log_retention_days", 1, 3653)
+    if retention not in RETENTION_DAYS:
+        reader.fail("log_retention_days", f"must be one of {RETENTION_DAYS}", retention)
+    return StackConfig(
+        models=ModelsConfig(default=default, allowed=allowed, prices=_prices(reader, allowed)),
+        chatbot=chatbot,
+        api=api,
+        alarms=alarms,
+        monthly_budget_usd=reader.number("monthly_budget_usd", 0, 10**9, above_low=True),
+        collectors=collectors,
+        powertools_layer_version=reader.integer("powertools_layer_version", 1, 10_000),
+        log_retention_days=retention,
+        log_level=reader.string("log_level", choices=_LOG_LEVELS),
+        raw=reader.data,
+    )
+
+
+def load_config(context: Mapping[str, Any] | str | None = None) -> StackConfig:
+    """Defaults overridden by the `aigateway` context value (an object, or its JSON text from `-c`)."""
+    if isinstance(context, str):
+        try:
+            context = json.loads(context)
+        except ValueError as exc:
+            raise ConfigError(f"{CONTEXT_KEY} is not valid JSON: {exc}") from None
+    if context is not None and not isinstance(context, Mapping):
+        raise ConfigError(f"{CONTEXT_KEY} must be an object, got {type(context).__name__}")
+    errors: list[str] = []
+    merged = merge(DEFAULTS, context or {}, CONTEXT_KEY, errors)
+    reader = Reader(merged)
+    config = _read(reader)
+    errors.extend(reader.errors)
+    if errors:
+        raise ConfigError(f"invalid {CONTEXT_KEY} context (cdk.json or -c):\n  " + "\n  ".join(errors))
+    return config

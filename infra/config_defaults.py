@@ -1,0 +1,110 @@
+"""The defaults of the `aigateway` cdk.json context (cdk.json repeats them; a test keeps both equal)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.metric_catalogue import LD_USAGE_DEFAULT_SERIES
+
+CONTEXT_KEY = "aigateway"
+
+# The values CloudWatch Logs accepts for a log group's retention.
+RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+# botocore's connect timeout (shared.aws_clients) and the standard retry mode's longest back-off.
+BEDROCK_CONNECT_TIMEOUT_SECONDS = 2
+BOTOCORE_MAX_BACKOFF_SECONDS = 20
+
+DEFAULTS: dict[str, Any] = {
+    "models": {
+        "default": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "allowed": [
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+            "amazon.nova-lite-v1:0",
+        ],
+        # USD per 1,000 tokens, Bedrock on-demand list prices (us-east-1), shape of MODEL_PRICES.
+        "prices": {
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0": {"input_per_1k": 0.003, "output_per_1k": 0.015},
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0": {"input_per_1k": 0.001, "output_per_1k": 0.005},
+            "amazon.nova-lite-v1:0": {"input_per_1k": 0.00006, "output_per_1k": 0.00024},
+        },
+    },
+    "chatbot": {
+        "memory_mb": 512,
+        "timeout_seconds": 150,
+        "cache_ttl_seconds": 86400,
+        "max_message_chars": 8000,
+        "max_body_bytes": 65536,
+        "bedrock_max_attempts": 3,
+        "bedrock_read_timeout_seconds": 30,
+    },
+    "api": {"throttle_rate_limit": 20, "throttle_burst_limit": 40},
+    "alarms": {
+        "emails": [],
+        "token_anomaly_std_devs": 3,
+        "hourly_token_ceiling": 2000000,
+        "cost_anomaly_std_devs": 3,
+        "hourly_cost_ceiling_usd": 5,
+        "latency_p99_ms": 20000,
+        "cache_hit_rate_min_percent": 10,
+        "model_error_rate_percent": 5,
+        "min_requests_for_ratio": 10,
+        "collector_errors_per_run": 1,
+        "ld_generation_error_rate_percent": 5,
+        "ld_min_generations": 20,
+        "ld_generation_errors_per_hour": 10,
+    },
+    "monthly_budget_usd": 500,
+    "collectors": {
+        "launchdarkly": {
+            "schedule_minutes": 15,
+            "timeout_seconds": 300,
+            "memory_mb": 256,
+            "base_url": "https://app.launchdarkly.com",
+            "project_key": "default",
+            "environment_keys": ["production"],
+            "ai_config_keys": [],
+            "usage_series": list(LD_USAGE_DEFAULT_SERIES),
+            "time_unit": "ms",
+        },
+        "perf": {
+            "schedule_minutes": 15,
+            "timeout_seconds": 120,
+            "memory_mb": 256,
+            "base_url": "https://api.withperf.pro",
+        },
+        "flashback": {
+            "schedule_minutes": 15,
+            "timeout_seconds": 120,
+            "memory_mb": 256,
+            "base_url": "https://backend.flashback.tech",
+            "llm_ids": [],
+        },
+    },
+    "powertools_layer_version": 38,
+    "log_retention_days": 30,
+    "log_level": "INFO",
+}

@@ -1,0 +1,122 @@
+"""The typed configuration the constructs read: frozen dataclasses built and validated by `infra.config`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.config_defaults import BEDROCK_CONNECT_TIMEOUT_SECONDS, BOTOCORE_MAX_BACKOFF_SECONDS
+
+
+class ConfigError(ValueError):
+    """The `aigateway` context holds a value the stack cannot be built from."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    input_per_1k: float
+    output_per_1k: float
+    cache_read_per_1k: float | None = None
+    cache_write_per_1k: float | None = None
+
+    def as_json(self) -> dict[str, float]:
+        """The MODEL_PRICES entry (optional prompt-cache prices only when set)."""
+        out = {"input_per_1k": self.input_per_1k, "output_per_1k": self.output_per_1k}
+        if self.cache_read_per_1k is not None:
+            out["cache_read_per_1k"] = self.cache_read_per_1k
+        if self.cache_write_per_1k is not None:
+            out["cache_write_per_1k"] = self.cache_write_per_1k
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ModelsConfig:
+    default: str
+    allowed: tuple[str, ...]
+    prices: Mapping[str, ModelPrice]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatbotConfig:
+    memory_mb: int
+    timeout_seconds: int
+    cache_ttl_seconds: int
+    max_message_chars: int
+    max_body_bytes: int
+    bedrock_max_attempts: int
+    bedrock_read_timeout_seconds: int
+
+    @property
+    def bedrock_budget_seconds(self) -> int:
+        """Worst case of one Bedrock call with botocore's retries: every attempt times out, every
+        back-off is the longest. The function timeout must exceed it or Lambda kills a retry midway."""
+        attempts = self.bedrock_max_attempts
+        per_attempt = BEDROCK_CONNECT_TIMEOUT_SECONDS + self.bedrock_read_timeout_seconds
+        return attempts * per_attempt + (attempts - 1) * BOTOCORE_MAX_BACKOFF_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    throttle_rate_limit: float
+    throttle_burst_limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmsConfig:
+    emails: tuple[str, ...]
+    token_anomaly_std_devs: float
+    hourly_token_ceiling: int
+    cost_anomaly_std_devs: float
+    hourly_cost_ceiling_usd: float
+    latency_p99_ms: int
+    cache_hit_rate_min_percent: float
+    model_error_rate_percent: float
+    min_requests_for_ratio: int
+    collector_errors_per_run: int
+    ld_generation_error_rate_percent: float
+    ld_min_generations: int
+    ld_generation_errors_per_hour: int
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorConfig:
+    schedule_minutes: int
+    timeout_seconds: int
+    memory_mb: int
+    base_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchDarklyConfig(CollectorConfig):
+    project_key: str
+    environment_keys: tuple[str, ...]
+    ai_config_keys: tuple[str, ...]
+    usage_series: tuple[str, ...]
+    time_unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlashbackConfig(CollectorConfig):
+    llm_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorsConfig:
+    launchdarkly: LaunchDarklyConfig
+    perf: CollectorConfig
+    flashback: FlashbackConfig
+
+
+@dataclass(frozen=True, slots=True)
+class StackConfig:
+    models: ModelsConfig
+    chatbot: ChatbotConfig
+    api: ApiConfig
+    alarms: AlarmsConfig
+    monthly_budget_usd: float
+    collectors: CollectorsConfig
+    powertools_layer_version: int
+    log_retention_days: int
+    log_level: str
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -1,0 +1,76 @@
+"""Building blocks shared by the alarm modules: metrics from the catalogue, queries, runbook text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cw
+
+from shared import metric_catalogue as mc
+
+GT = cw.ComparisonOperator.GREATER_THAN_THRESHOLD
+GTE = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+LT = cw.ComparisonOperator.LESS_THAN_THRESHOLD
+NOT_BREACHING = cw.TreatMissingData.NOT_BREACHING
+BREACHING = cw.TreatMissingData.BREACHING
+IGNORE = cw.TreatMissingData.IGNORE
+MISSING_WHY = {
+    NOT_BREACHING: "not breaching: no data means no traffic or nothing to count, which is not an incident",
+    BREACHING: "breaching: silence is the incident",
+    IGNORE: "ignored: the alarm keeps its state while the collector is late",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Runbook:
+    """The words a person reads at 3 a.m.: what broke, where to look, what to check first."""
+
+    summary: str
+    widget: str
+    first_check: str
+
+
+def metric(
+    definition: mc.MetricDef, statistic: str, period: int, dimensions: dict[str, str] | None = None
+) -> cw.Metric:
+    return cw.Metric(
+        namespace=definition.namespace,
+        metric_name=definition.name,
+        dimensions_map=dimensions or {},
+        statistic=statistic,
+        period=Duration.seconds(period),
+    )
+
+
+def insights_sum(definition: mc.MetricDef, where: str = "") -> str:
+    """`SELECT SUM(name) FROM SCHEMA("namespace", dims...)`: one series over every dimension value."""
+    schema = ", ".join((f'"{definition.namespace}"', *definition.dimensions))
+    query = f"SELECT SUM({definition.name}) FROM SCHEMA({schema})"  # noqa: S608 - names from the catalogue
+    return f"{query} WHERE {where}" if where else query
+
+
+def slug(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", value.title())
+
+
+class AlarmAdder(Protocol):
+    """What the alarm modules need from the Alarms construct: one way to add an alarm."""
+
+    def add(
+        self,
+        alarm_id: str,
+        name: str,
+        runbook: Runbook,
+        *,
+        metric: cw.IMetric,
+        threshold: float | None,
+        comparison: cw.ComparisonOperator,
+        missing: cw.TreatMissingData,
+        evaluation_periods: int = 1,
+        datapoints: int = 1,
+        std_devs: float | None = None,
+        low_sample_percentiles: str | None = None,
+    ) -> cw.AlarmBase: ...

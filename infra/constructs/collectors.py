@@ -1,0 +1,243 @@
+"""The vendor collectors: one function, secret and schedule per vendor, one checkpoint table, one DLQ.
+
+Reserved concurrency 1 keeps a vendor's runs from overlapping (two runs would read the same checkpoint
+and publish the same window twice). Scheduler retries a run it cannot deliver; Lambda retries a run
+that fails (twice, within one schedule interval); what still fails ends in the dead-letter queue. Retries are
+safe: a run re-asks the window its checkpoint says is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.config import CollectorConfig, StackConfig
+from infra.constructs.python_function import AsyncFailure, FunctionFactory
+from infra.nag import acknowledge
+from shared.metric_catalogue import (
+    NS_COLLECTORS,
+    NS_FLASHBACK,
+    NS_LAUNCHDARKLY,
+    NS_LAUNCHDARKLY_USAGE,
+    NS_PERF,
+    SOURCE_FLASHBACK,
+    SOURCE_LAUNCHDARKLY,
+    SOURCE_PERF,
+)
+from shared.table_schema import CHECKPOINT_PARTITION_KEY, CHECKPOINT_SORT_KEY
+
+CHECKPOINT_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+SCHEDULER_RETRY_ATTEMPTS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorSpec:
+    """What differs between vendors: names, handler, namespaces and the vendor's own settings."""
+
+    source: str
+    construct_id: str
+    handler: str
+    namespaces: tuple[str, ...]
+    secret_env: str
+    base_url_env: str
+    secret_description: str
+
+
+SPECS: tuple[CollectorSpec, ...] = (
+    CollectorSpec(
+        SOURCE_LAUNCHDARKLY,
+        "LaunchDarkly",
+        "collectors/launchdarkly_collector.handler",
+        (NS_LAUNCHDARKLY, NS_LAUNCHDARKLY_USAGE, NS_COLLECTORS),
+        "LAUNCHDARKLY_API_TOKEN_SECRET_ARN",
+        "LAUNCHDARKLY_API_BASE_URL",
+        "LaunchDarkly API access token (read access to AI Configs and usage); SecretString = the token",
+    ),
+    CollectorSpec(
+        SOURCE_PERF,
+        "Perf",
+        "collectors/perf_collector.handler",
+        (NS_PERF, NS_COLLECTORS),
+        "PERF_API_KEY_SECRET_ARN",
+        "PERF_API_BASE_URL",
+        "Perf API key; SecretString = the key",
+    ),
+    CollectorSpec(
+        SOURCE_FLASHBACK,
+        "Flashback",
+        "collectors/flashback_collector.handler",
+        (NS_FLASHBACK, NS_COLLECTORS),
+        "FLASHBACK_API_KEY_SECRET_ARN",
+        "FLASHBACK_API_BASE_URL",
+        "Flashback API key; SecretString = the key",
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Collector:
+    spec: CollectorSpec
+    config: CollectorConfig
+    function: lambda_.Function
+    secret: secretsmanager.Secret
+    schedule: scheduler.Schedule
+
+
+def vendor_environment(config: StackConfig, source: str) -> dict[str, str]:
+    """The vendor-specific variables of the contract (secret ARN and base URL are added by the caller)."""
+    if source == SOURCE_LAUNCHDARKLY:
+        ld = config.collectors.launchdarkly
+        return {
+            "LAUNCHDARKLY_PROJECT_KEY": ld.project_key,
+            "LAUNCHDARKLY_ENVIRONMENT_KEYS": ",".join(ld.environment_keys),
+            "LAUNCHDARKLY_AI_CONFIG_KEYS": ",".join(ld.ai_config_keys),
+            "LAUNCHDARKLY_AI_CONFIG_TIME_UNIT": ld.time_unit,
+            "LAUNCHDARKLY_USAGE_SERIES": ",".join(ld.usage_series),
+        }
+    if source == SOURCE_FLASHBACK:
+        return {"FLASHBACK_AI_LLM_IDS": ",".join(config.collectors.flashback.llm_ids)}
+    return {}
+
+
+class Collectors(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StackConfig, functions: FunctionFactory
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.checkpoint_table = dynamodb.Table(
+            self,
+            "CheckpointTable",
+            partition_key=dynamodb.Attribute(
+                name=CHECKPOINT_PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name=CHECKPOINT_SORT_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            # Checkpoints say which windows were already published: kept on destroy, never lost silently.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the collector schedules and of the collectors' "
+            "asynchronous invocations; nothing consumes it automatically, an alarm pages when it holds a "
+            "message.",
+        )
+        # One role for the three schedules: it may invoke the three collectors and write to the DLQ.
+        self.scheduler_role = iam.Role(
+            self,
+            "SchedulerRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+            ),
+            description="EventBridge Scheduler: invokes the AI Gateway collectors",
+        )
+        by_source = {
+            SOURCE_LAUNCHDARKLY: config.collectors.launchdarkly,
+            SOURCE_PERF: config.collectors.perf,
+            SOURCE_FLASHBACK: config.collectors.flashback,
+        }
+        self.collectors: dict[str, Collector] = {
+            spec.source: self._collector(spec, by_source[spec.source], config, functions) for spec in SPECS
+        }
+
+    def _collector(
+        self, spec: CollectorSpec, vendor: CollectorConfig, config: StackConfig, functions: FunctionFactory
+    ) -> Collector:
+        secret = secretsmanager.Secret(
+            self,
+            f"{spec.construct_id}Secret",
+            description=f"{spec.secret_description}. Set it with `aws secretsmanager put-secret-value`.",
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            secret,
+            "AwsSolutions-SMG4",
+            f"The {spec.construct_id} token is issued in the vendor's console, not by AWS: Secrets Manager "
+            "cannot rotate it; rotate it at the vendor and put the new value.",
+        )
+        interval = Duration.minutes(vendor.schedule_minutes)
+        # A run older than one interval is superseded by the next scheduled run (same checkpoint).
+        max_age = Duration.seconds(min(max(vendor.schedule_minutes * 60, 60), 6 * 3600))
+        environment: Mapping[str, str] = {
+            "CHECKPOINT_TABLE_NAME": self.checkpoint_table.table_name,
+            spec.base_url_env: vendor.base_url,
+            spec.secret_env: secret.secret_arn,
+            **vendor_environment(config, spec.source),
+            "POWERTOOLS_SERVICE_NAME": f"{spec.source}-collector",
+            "POWERTOOLS_LOG_LEVEL": config.log_level,
+        }
+        function = functions.create(
+            self,
+            f"{spec.construct_id}Function",
+            handler=spec.handler,
+            description=f"AI Gateway {spec.construct_id} collector: vendor API -> CloudWatch metrics",
+            environment=environment,
+            memory_mb=vendor.memory_mb,
+            timeout_seconds=vendor.timeout_seconds,
+            reserved_concurrency=1,
+            async_failure=AsyncFailure(self.dead_letter_queue, max_age),
+            wildcard_resource_reason=" cloudwatch:PutMetricData has none either; a cloudwatch:namespace "
+            "condition limits it to this collector's namespaces.",
+        )
+        role = function.role
+        assert role is not None
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PutOwnNamespacesOnly",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": list(spec.namespaces)}},
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadOwnSecret", actions=["secretsmanager:GetSecretValue"], resources=[secret.secret_arn]
+            )
+        )
+        self.checkpoint_table.grant(role, *CHECKPOINT_ACTIONS)
+        schedule = scheduler.Schedule(
+            self,
+            f"{spec.construct_id}Schedule",
+            schedule=scheduler.ScheduleExpression.rate(interval),
+            description=f"Runs the {spec.construct_id} collector every {vendor.schedule_minutes} minutes",
+            target=targets.LambdaInvoke(
+                function,
+                dead_letter_queue=self.dead_letter_queue,
+                role=self.scheduler_role,
+                # Perf stamps its gauges with this time: a redelivered event publishes nothing twice.
+                input=scheduler.ScheduleTargetInput.from_object(
+                    {"time": scheduler.ContextAttribute.scheduled_time}
+                ),
+                retry_attempts=SCHEDULER_RETRY_ATTEMPTS,
+                max_event_age=max_age,
+            ),
+        )
+        function_id = Stack.of(self).get_logical_id(function.node.default_child)  # type: ignore[arg-type]
+        acknowledge(
+            self.scheduler_role,
+            f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
+            "aws_scheduler_targets.LambdaInvoke grants lambda:InvokeFunction on the collector function and "
+            "its versions and aliases (ARN:*); the role can invoke nothing else.",
+        )
+        return Collector(spec, vendor, function, secret, schedule)

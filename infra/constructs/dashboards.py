@@ -1,0 +1,53 @@
+"""The CloudWatch dashboard: alarm status first, then the seed's four widgets with the chatbot's cost and
+errors, one row per vendor and collector health (widgets in dashboard_widgets.py and vendor_widgets.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_cloudwatch as cw
+from constructs import Construct
+
+from infra.config import StackConfig
+from infra.constructs.dashboard_widgets import chatbot_rows
+from infra.constructs.vendor_widgets import collector_rows, vendor_rows
+
+
+def dashboard_url(name: str) -> str:
+    return (
+        f"https://{Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}"
+        f"#dashboards/dashboard/{name}"
+    )
+
+
+class Dashboards(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        dashboard_name: str,
+        alarms: Sequence[cw.IAlarm],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dashboard = cw.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=dashboard_name,
+            default_interval=Duration.hours(24),
+        )
+        # Alarm status first: a page links here, and the first question is "what else is red?"
+        self.dashboard.add_widgets(
+            cw.AlarmStatusWidget(
+                title="Alarms",
+                alarms=list(alarms),
+                width=24,
+                height=max(3, 1 + (len(alarms) + 3) // 4),
+                sort_by=cw.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+            )
+        )
+        for row in chatbot_rows(config) + vendor_rows(config) + collector_rows():
+            self.dashboard.add_widgets(*row)
+        self.url = dashboard_url(dashboard_name)

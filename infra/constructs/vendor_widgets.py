@@ -1,0 +1,170 @@
+"""Widgets of the vendor rows (LaunchDarkly, Perf, Flashback) and of collector health."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cw
+
+from infra.config import StackConfig
+from infra.constructs.dashboard_widgets import DAY, HOUR, Row, graph, header, search
+from shared import metric_catalogue as mc
+
+
+def vendor_rows(config: StackConfig) -> list[Row]:
+    ld = mc.LD_AI_CONFIG_FIELDS
+    return [
+        [
+            header(
+                f"### LaunchDarkly AI Configs (`{mc.NS_LAUNCHDARKLY}`) "
+                f"and usage (`{mc.NS_LAUNCHDARKLY_USAGE}`)"
+            )
+        ],
+        [
+            graph(
+                "LaunchDarkly generations",
+                [
+                    search(ld[f], "Sum", HOUR)
+                    for f in ("generationCount", "generationSuccessCount", "generationErrorCount")
+                ],
+                width=6,
+                unit="per hour",
+            ),
+            graph(
+                "LaunchDarkly tokens",
+                [search(ld[f], "Sum", HOUR) for f in ("inputTokens", "outputTokens")],
+                width=6,
+                unit="tokens / hour",
+            ),
+            graph(
+                "LaunchDarkly cost (USD)",
+                [search(ld[f], "Sum", HOUR) for f in ("inputCost", "outputCost")],
+                width=6,
+                unit="USD / hour",
+            ),
+            graph(
+                "LaunchDarkly latency and feedback",
+                [search(ld[f], "Average", HOUR) for f in ("durationMs", "timeToFirstTokenMs")],
+                right=[search(ld[f], "Sum", HOUR) for f in ("thumbsUp", "thumbsDown")],
+                width=6,
+                unit="ms",
+                right_unit="feedback / hour",
+            ),
+        ],
+        [
+            graph(
+                "LaunchDarkly usage",
+                [
+                    cw.SearchExpression(  # one point per completed UTC day
+                        expression=f"SEARCH('Namespace=\"{mc.NS_LAUNCHDARKLY_USAGE}\"', 'Sum', {DAY})",
+                        label="",
+                        period=Duration.seconds(DAY),
+                    )
+                ],
+                width=24,
+                unit="per day",
+            ),
+        ],
+        [header("### Perf (`AIGateway/Perf`)")],
+        [
+            graph(
+                "Perf month cost (USD)",
+                [
+                    cw.Metric(
+                        namespace=m.namespace,
+                        metric_name=m.name,
+                        statistic="Maximum",
+                        period=Duration.hours(1),
+                    )
+                    for m in (mc.PERF_PROJECTED_MONTH_END_COST, mc.PERF_CURRENT_MONTH_COST)
+                ],
+                width=6,
+                unit="USD",
+                left_annotations=[
+                    cw.HorizontalAnnotation(value=config.monthly_budget_usd, label="monthly budget")
+                ],
+            ),
+            graph(
+                "Perf daily calls and cost",
+                [
+                    cw.Metric(
+                        namespace=mc.NS_PERF,
+                        metric_name=mc.PERF_DAILY_CALLS.name,
+                        statistic="Sum",
+                        period=Duration.days(1),
+                    )
+                ],
+                right=[
+                    cw.Metric(
+                        namespace=mc.NS_PERF,
+                        metric_name=mc.PERF_DAILY_COST.name,
+                        statistic="Sum",
+                        period=Duration.days(1),
+                    )
+                ],
+                width=6,
+                unit="calls / day",
+                right_unit="USD / day",
+            ),
+            graph(
+                "Perf success and failure rate",
+                [
+                    cw.Metric(
+                        namespace=m.namespace,
+                        metric_name=m.name,
+                        statistic="Average",
+                        period=Duration.hours(1),
+                    )
+                    for m in (mc.PERF_SUCCESS_RATE, mc.PERF_FAILURE_RATE)
+                ],
+                width=6,
+                unit="ratio (0..1)",
+            ),
+            graph(
+                "Perf providers",
+                [
+                    search(m, "Average", HOUR)
+                    for m in (mc.PERF_PROVIDER_P95_LATENCY, mc.PERF_PROVIDER_P99_LATENCY)
+                ],
+                right=[
+                    search(m, "Average", HOUR) for m in (mc.PERF_PROVIDER_ERROR_RATE, mc.PERF_PROVIDER_UPTIME)
+                ]
+                + [search(mc.PERF_PROVIDER_RATE_LIMIT_HITS, "Maximum", HOUR)],
+                width=6,
+                unit="ms",
+                right_unit="ratio / hits",
+            ),
+        ],
+        [header("### Flashback (`AIGateway/Flashback`, increments per AiLlmId)")],
+        [
+            graph(
+                "Flashback calls and tokens",
+                [search(mc.FLASHBACK_API_CALLS, "Sum", HOUR)],
+                right=[
+                    search(mc.FLASHBACK_FIELDS[f], "Sum", HOUR)
+                    for f in ("totalTokensIn", "totalTokensOut", "totalLlmTokensIn", "totalLlmTokensOut")
+                ],
+                width=12,
+                unit="calls / hour",
+                right_unit="tokens / hour",
+            ),
+            graph(
+                "Flashback policy violations, alerts and blocks",
+                [
+                    search(mc.FLASHBACK_FIELDS[f], "Sum", HOUR)
+                    for f in ("totalPolicyViolations", "totalAlerts", "totalBlocks")
+                ],
+                width=12,
+                unit="per hour",
+            ),
+        ],
+    ]
+
+
+def collector_rows() -> list[Row]:
+    return [
+        [header("### Collector health (`AIGateway/Collectors`, one series per Source)")],
+        [
+            graph(metric.name, [search(metric, "Sum", HOUR)], unit="per hour")
+            for metric in mc.COLLECTOR_METRICS
+        ],
+    ]

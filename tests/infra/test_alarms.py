@@ -1,0 +1,312 @@
+"""Every alarm: its metric, statistic, threshold, actions and a deliberate TreatMissingData."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.config import DEFAULTS
+from shared import metric_catalogue as mc
+from tests.infra.conftest import Synth, render
+
+P = "AIGatewayTokenMetrics-"
+MODELS = DEFAULTS["models"]["allowed"]
+SOURCES = ("launchdarkly", "perf", "flashback")
+
+
+def _alarms(synth: Synth) -> dict[str, dict[str, Any]]:
+    return {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in synth.resources("AWS::CloudWatch::Alarm").values()
+    }
+
+
+def _alarm(synth: Synth, name: str) -> dict[str, Any]:
+    return _alarms(synth)[name]
+
+
+def _stat(alarm: dict[str, Any], metric_id: str) -> dict[str, Any]:
+    (query,) = [m for m in alarm["Metrics"] if m["Id"] == metric_id]
+    return query["MetricStat"]
+
+
+def _returned_expression(alarm: dict[str, Any]) -> dict[str, Any]:
+    (query,) = [m for m in alarm["Metrics"] if m.get("ReturnData", True) and "Expression" in m]
+    return query
+
+
+def _dims(model: str) -> list[dict[str, str]]:
+    return [{"Name": mc.DIM_MODEL_ID, "Value": model}]
+
+
+def test_given_default_config_when_synthesized_then_exactly_the_expected_alarms_exist(default: Synth) -> None:
+    expected = {
+        f"{P}{kind}-{model}"
+        for model in MODELS
+        for kind in (
+            "TotalTokens-anomaly",
+            "EstimatedCost-anomaly",
+            "ResponseLatency-p99-above-20000ms",
+            "CacheHitRate-below-10pct",
+            "ModelErrors-rate-above-5pct",
+        )
+    } | {
+        f"{P}TotalTokens-all-models-above-2000000-per-hour",
+        f"{P}EstimatedCost-all-models-above-5USD-per-hour",
+        *(f"{P}CollectorErrors-{s}-in-2-runs" for s in SOURCES),
+        *(f"{P}CollectorRuns-{s}-missing" for s in SOURCES),
+        f"{P}Collector-dead-letter-queue-not-empty",
+        f"{P}LaunchDarkly-GenerationErrorCount-above-10-per-hour-default",
+        f"{P}Perf-ProjectedMonthEndCost-above-budget-500USD",
+        f"{P}Flashback-Blocks-above-zero",
+        f"{P}Flashback-PolicyViolations-above-zero",
+    }
+
+    assert set(_alarms(default)) == expected
+
+
+def test_given_default_config_when_synthesized_then_every_alarm_notifies_the_topic_on_alarm_and_ok(
+    default: Synth,
+) -> None:
+    (topic,) = default.resources("AWS::SNS::Topic")
+
+    for name, alarm in _alarms(default).items():
+        assert alarm["AlarmActions"] == [{"Ref": topic}], name
+        assert alarm["OKActions"] == [{"Ref": topic}], name
+        assert alarm["TreatMissingData"] in {"notBreaching", "breaching", "ignore"}, name
+
+
+def test_given_default_config_when_synthesized_then_every_description_says_where_to_look_and_what_to_check(
+    default: Synth,
+) -> None:
+    for name, alarm in _alarms(default).items():
+        description = render(alarm["AlarmDescription"])
+        assert "#dashboards/dashboard/AIGatewayTokenMetrics" in description, name
+        assert "widget '" in description, name
+        assert "First check:" in description, name
+        assert "Missing data:" in description, name
+        assert len(description) <= 1024, name
+
+
+def test_given_default_config_when_synthesized_then_no_alarm_uses_search(default: Synth) -> None:
+    assert "SEARCH(" not in json.dumps(list(_alarms(default).values()))
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("metric", [mc.TOTAL_TOKENS, mc.ESTIMATED_COST])
+def test_given_a_configured_model_when_synthesized_then_an_anomaly_band_watches_its_tokens_and_cost(
+    default: Synth, model: str, metric: mc.MetricDef
+) -> None:
+    kind = "TotalTokens" if metric is mc.TOTAL_TOKENS else "EstimatedCost"
+    alarm = _alarm(default, f"{P}{kind}-anomaly-{model}")
+
+    assert alarm["ComparisonOperator"] == "GreaterThanUpperThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 3)
+    band = _returned_expression(alarm)
+    assert band["Expression"] == "ANOMALY_DETECTION_BAND(m0, 3)"
+    assert alarm["ThresholdMetricId"] == band["Id"]
+    assert _stat(alarm, "m0") == {
+        "Metric": {"Dimensions": _dims(model), "MetricName": metric.name, "Namespace": mc.NS_TOKEN_USAGE},
+        "Period": 300,
+        "Stat": "Sum",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "metric", "threshold"),
+    [
+        (f"{P}TotalTokens-all-models-above-2000000-per-hour", "TotalTokens", 2000000),
+        (f"{P}EstimatedCost-all-models-above-5USD-per-hour", "EstimatedCost", 5),
+    ],
+)
+def test_given_default_config_when_synthesized_then_an_hourly_ceiling_covers_all_models_via_metrics_insights(
+    default: Synth, name: str, metric: str, threshold: int
+) -> None:
+    alarm = _alarm(default, name)
+
+    assert alarm["Metrics"] == [
+        {
+            "Expression": f'SELECT SUM({metric}) FROM SCHEMA("{mc.NS_TOKEN_USAGE}", {mc.DIM_MODEL_ID})',  # noqa: S608
+            "Id": "expr_1",
+            "Period": 3600,
+            "ReturnData": True,
+        }
+    ]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (threshold, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_given_a_configured_model_when_synthesized_then_p99_latency_above_threshold_pages(
+    default: Synth, model: str
+) -> None:
+    alarm = _alarm(default, f"{P}ResponseLatency-p99-above-20000ms-{model}")
+
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Dimensions"]) == (
+        mc.NS_TOKEN_USAGE,
+        "ResponseLatency",
+        _dims(model),
+    )
+    assert (alarm["ExtendedStatistic"], alarm["Period"]) == ("p99", 300)
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (20000, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["EvaluateLowSampleCountPercentile"] == "ignore"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_given_a_configured_model_when_synthesized_then_low_cache_hit_rate_needs_minimum_traffic(
+    default: Synth, model: str
+) -> None:
+    alarm = _alarm(default, f"{P}CacheHitRate-below-10pct-{model}")
+    metric = {"Dimensions": _dims(model), "MetricName": "CachedResponses", "Namespace": mc.NS_TOKEN_USAGE}
+
+    assert _returned_expression(alarm)["Expression"] == "IF(answered >= 10, 100 * cached / answered)"
+    assert _stat(alarm, "cached") == {"Metric": metric, "Period": 3600, "Stat": "Sum"}
+    assert _stat(alarm, "answered") == {"Metric": metric, "Period": 3600, "Stat": "SampleCount"}
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (10, "LessThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_given_a_configured_model_when_synthesized_then_model_error_rate_counts_errors_over_all_requests(
+    default: Synth, model: str
+) -> None:
+    alarm = _alarm(default, f"{P}ModelErrors-rate-above-5pct-{model}")
+
+    assert _returned_expression(alarm)["Expression"] == (
+        "IF(FILL(answers, 0) + FILL(errors, 0) >= 10, "
+        "100 * FILL(errors, 0) / (FILL(answers, 0) + FILL(errors, 0)))"
+    )
+    assert _stat(alarm, "answers")["Stat"] == "SampleCount"
+    assert _stat(alarm, "answers")["Metric"]["MetricName"] == "CachedResponses"
+    assert _stat(alarm, "errors") == {
+        "Metric": {"Dimensions": _dims(model), "MetricName": "ModelErrors", "Namespace": mc.NS_TOKEN_USAGE},
+        "Period": 300,
+        "Stat": "Sum",
+    }
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (5, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_given_a_collector_when_synthesized_then_errors_page_after_two_runs_and_silence_pages_as_breaching(
+    default: Synth, source: str
+) -> None:
+    errors = _alarm(default, f"{P}CollectorErrors-{source}-in-2-runs")
+    runs = _alarm(default, f"{P}CollectorRuns-{source}-missing")
+    dims = [{"Name": mc.DIM_SOURCE, "Value": source}]
+
+    assert (errors["Namespace"], errors["MetricName"], errors["Dimensions"]) == (
+        mc.NS_COLLECTORS,
+        "CollectorErrors",
+        dims,
+    )
+    assert (errors["Statistic"], errors["Period"], errors["Threshold"]) == ("Sum", 900, 1)
+    assert (errors["EvaluationPeriods"], errors["DatapointsToAlarm"]) == (2, 2)
+    assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert errors["TreatMissingData"] == "notBreaching"
+    assert (runs["Namespace"], runs["MetricName"], runs["Dimensions"]) == (
+        mc.NS_COLLECTORS,
+        "CollectorRuns",
+        dims,
+    )
+    assert (runs["Statistic"], runs["Period"], runs["Threshold"]) == ("Sum", 1800, 1)
+    assert runs["ComparisonOperator"] == "LessThanThreshold"
+    assert runs["TreatMissingData"] == "breaching"
+
+
+def test_given_a_slower_schedule_when_synthesized_then_collector_alarm_periods_follow_it(
+    custom: Synth,
+) -> None:
+    errors = _alarm(custom, "AIGatewayCustom-CollectorErrors-flashback-in-2-runs")
+    runs = _alarm(custom, "AIGatewayCustom-CollectorRuns-flashback-missing")
+
+    assert (errors["Period"], runs["Period"]) == (1800, 3600)
+
+
+def test_given_no_ai_config_keys_when_synthesized_then_launchdarkly_errors_are_watched_project_wide(
+    default: Synth,
+) -> None:
+    alarm = _alarm(default, f"{P}LaunchDarkly-GenerationErrorCount-above-10-per-hour-default")
+
+    assert _returned_expression(alarm)["Expression"] == (
+        'SELECT SUM(GenerationErrorCount) FROM SCHEMA("AIGateway/LaunchDarkly", '
+        "ProjectKey, AIConfigKey, Environment) WHERE ProjectKey = 'default'"
+    )
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (10, "GreaterThanThreshold")
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 1)
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+def test_given_ai_config_keys_when_synthesized_then_each_config_and_environment_gets_an_error_rate_alarm(
+    custom: Synth, environment: str
+) -> None:
+    alarm = _alarm(
+        custom, f"AIGatewayCustom-LaunchDarkly-GenerationErrorRate-above-5pct-support-bot-{environment}"
+    )
+    dims = [  # CloudFormation lists dimensions sorted by name
+        {"Name": "AIConfigKey", "Value": "support-bot"},
+        {"Name": "Environment", "Value": environment},
+        {"Name": "ProjectKey", "Value": "default"},
+    ]
+
+    assert (
+        _returned_expression(alarm)["Expression"]
+        == "IF(generations >= 20, 100 * FILL(failures, 0) / generations)"
+    )
+    assert _stat(alarm, "generations")["Metric"] == {
+        "Dimensions": dims,
+        "MetricName": mc.LD_GENERATION_COUNT.name,
+        "Namespace": mc.NS_LAUNCHDARKLY,
+    }
+    assert _stat(alarm, "failures")["Metric"]["MetricName"] == mc.LD_GENERATION_ERROR_COUNT.name
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (5, "GreaterThanThreshold")
+    assert not [n for n in _alarms(custom) if "GenerationErrorCount-above" in n]
+
+
+def test_given_default_config_when_synthesized_then_perf_projection_above_budget_pages_and_keeps_state(
+    default: Synth,
+) -> None:
+    alarm = _alarm(default, f"{P}Perf-ProjectedMonthEndCost-above-budget-500USD")
+
+    assert (alarm["Namespace"], alarm["MetricName"]) == (mc.NS_PERF, "ProjectedMonthEndCost")
+    assert (alarm["Statistic"], alarm["Period"]) == ("Maximum", 3600)
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (500, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "ignore"
+
+
+@pytest.mark.parametrize("metric", ["Blocks", "PolicyViolations"])
+def test_given_default_config_when_synthesized_then_any_flashback_block_or_violation_pages(
+    default: Synth, metric: str
+) -> None:
+    alarm = _alarm(default, f"{P}Flashback-{metric}-above-zero")
+
+    assert (
+        _returned_expression(alarm)["Expression"]
+        == f'SELECT SUM({metric}) FROM SCHEMA("AIGateway/Flashback", AiLlmId)'  # noqa: S608
+    )
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_given_default_config_when_synthesized_then_a_message_in_the_dlq_pages(default: Synth) -> None:
+    (queue,) = default.resources("AWS::SQS::Queue")
+    alarm = _alarm(default, f"{P}Collector-dead-letter-queue-not-empty")
+
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
+def test_given_a_model_without_price_when_synthesized_then_it_has_no_cost_anomaly_alarm(
+    custom: Synth,
+) -> None:
+    names = set(_alarms(custom))
+
+    assert "AIGatewayCustom-EstimatedCost-anomaly-global.anthropic.claude-sonnet-4-5-20250929-v1:0" in names
+    assert "AIGatewayCustom-EstimatedCost-anomaly-amazon.titan-text-lite-v1" not in names
+    assert "AIGatewayCustom-TotalTokens-anomaly-amazon.titan-text-lite-v1" in names

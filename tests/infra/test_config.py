@@ -1,0 +1,167 @@
+"""The `aigateway` context: defaults that synthesize offline, and one clear error per bad value."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from infra.config import DEFAULTS, ConfigError, foundation_model_id, geo_prefix, load_config
+from tests.infra.conftest import cdk_context
+
+
+def _with(path: str, value: Any) -> dict[str, Any]:
+    """The defaults with one key replaced (dotted path; model ids are never on the path)."""
+    context = copy.deepcopy(DEFAULTS)
+    node = context
+    *parents, leaf = path.split(".")
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+    return context
+
+
+def test_given_no_context_when_loaded_then_defaults_are_the_documented_models() -> None:
+    config = load_config(None)
+
+    assert config.models.default == "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    assert config.models.allowed == (
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "amazon.nova-lite-v1:0",
+    )
+    assert set(config.models.prices) == set(config.models.allowed)
+    assert config.powertools_layer_version == 38
+
+
+def test_given_cdk_json_when_compared_then_its_context_repeats_the_code_defaults() -> None:
+    assert cdk_context()["aigateway"] == DEFAULTS
+    assert load_config(cdk_context()["aigateway"]) == load_config(None)
+
+
+def test_given_json_text_from_the_command_line_when_loaded_then_it_overrides_one_key() -> None:
+    config = load_config('{"alarms": {"emails": ["oncall@example.com"]}}')
+
+    assert config.alarms.emails == ("oncall@example.com",)
+    assert config.alarms.latency_p99_ms == DEFAULTS["alarms"]["latency_p99_ms"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "named_key"),
+    [
+        ("models.default", "anthropic.claude-not-allowed-v1:0", "aigateway.models.default"),
+        ("models.allowed", [], "aigateway.models.allowed"),
+        ("models.allowed", ["not a model id"], "aigateway.models.allowed"),
+        (
+            "models.prices",
+            {"unknown.model-v1:0": {"input_per_1k": 1, "output_per_1k": 1}},
+            "aigateway.models.prices",
+        ),
+        (
+            "models.prices",
+            {"amazon.nova-lite-v1:0": {"input_per_1k": -1, "output_per_1k": 1}},
+            "aigateway.models.prices.amazon.nova-lite-v1:0.input_per_1k",
+        ),
+        (
+            "models.prices",
+            {"amazon.nova-lite-v1:0": {"input_per_1k": 1}},
+            "aigateway.models.prices.amazon.nova-lite-v1:0",
+        ),
+        ("chatbot.timeout_seconds", 60, "aigateway.chatbot.timeout_seconds"),
+        ("chatbot.memory_mb", 64, "aigateway.chatbot.memory_mb"),
+        ("chatbot.bedrock_max_attempts", 0, "aigateway.chatbot.bedrock_max_attempts"),
+        ("chatbot.cache_ttl_seconds", "1 day", "aigateway.chatbot.cache_ttl_seconds"),
+        ("chatbot.max_message_chars", True, "aigateway.chatbot.max_message_chars"),
+        ("api.throttle_rate_limit", 0, "aigateway.api.throttle_rate_limit"),
+        ("api.throttle_burst_limit", -5, "aigateway.api.throttle_burst_limit"),
+        ("alarms.emails", ["not-an-email"], "aigateway.alarms.emails"),
+        ("alarms.emails", "oncall@example.com", "aigateway.alarms.emails"),
+        ("alarms.latency_p99_ms", 0, "aigateway.alarms.latency_p99_ms"),
+        ("alarms.cache_hit_rate_min_percent", 150, "aigateway.alarms.cache_hit_rate_min_percent"),
+        ("alarms.token_anomaly_std_devs", 0, "aigateway.alarms.token_anomaly_std_devs"),
+        ("alarms.hourly_cost_ceiling_usd", float("nan"), "aigateway.alarms.hourly_cost_ceiling_usd"),
+        ("monthly_budget_usd", -1, "aigateway.monthly_budget_usd"),
+        ("collectors.perf.schedule_minutes", 0, "aigateway.collectors.perf.schedule_minutes"),
+        ("collectors.perf.timeout_seconds", 900, "aigateway.collectors.perf.timeout_seconds"),
+        (
+            "collectors.flashback.base_url",
+            "http://insecure.example",
+            "aigateway.collectors.flashback.base_url",
+        ),
+        ("collectors.flashback.llm_ids", ["a", "a"], "aigateway.collectors.flashback.llm_ids"),
+        ("collectors.launchdarkly.time_unit", "us", "aigateway.collectors.launchdarkly.time_unit"),
+        (
+            "collectors.launchdarkly.environment_keys",
+            [],
+            "aigateway.collectors.launchdarkly.environment_keys",
+        ),
+        ("collectors.launchdarkly.project_key", "", "aigateway.collectors.launchdarkly.project_key"),
+        (
+            "collectors.launchdarkly.usage_series",
+            ["no-such-series"],
+            "aigateway.collectors.launchdarkly.usage_series",
+        ),
+        ("powertools_layer_version", "latest", "aigateway.powertools_layer_version"),
+        ("log_retention_days", 31, "aigateway.log_retention_days"),
+        ("log_level", "LOUD", "aigateway.log_level"),
+    ],
+)
+def test_given_a_bad_value_when_loaded_then_the_error_names_the_key(
+    path: str, value: Any, named_key: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(_with(path, value))
+
+    assert named_key in str(error.value)
+
+
+def test_given_an_unknown_key_when_loaded_then_the_error_names_it_and_the_known_keys() -> None:
+    with pytest.raises(
+        ConfigError, match=r"aigateway\.alarms\.latency_ms is not a known setting.*latency_p99_ms"
+    ):
+        load_config({"alarms": {"latency_ms": 100}})
+
+
+def test_given_a_section_that_is_not_an_object_when_loaded_then_the_error_names_it() -> None:
+    with pytest.raises(ConfigError, match=r"aigateway\.chatbot must be an object"):
+        load_config({"chatbot": 5})
+
+
+def test_given_several_bad_values_when_loaded_then_every_one_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config({"log_level": "LOUD", "monthly_budget_usd": 0})
+
+    assert "aigateway.log_level" in str(error.value)
+    assert "aigateway.monthly_budget_usd" in str(error.value)
+
+
+def test_given_a_timeout_within_the_bedrock_retry_budget_when_loaded_then_the_error_states_the_budget() -> (
+    None
+):
+    # 3 attempts x (2 s connect + 30 s read) + 2 back-offs of 20 s = 136 s.
+    with pytest.raises(
+        ConfigError, match=r"chatbot\.timeout_seconds must exceed the Bedrock retry budget of 136 s"
+    ):
+        load_config({"chatbot": {"timeout_seconds": 136}})
+    assert load_config({"chatbot": {"timeout_seconds": 137}}).chatbot.timeout_seconds == 137
+
+
+@pytest.mark.parametrize(
+    ("model_id", "prefix", "model"),
+    [
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us", "anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        (
+            "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "global",
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        ),
+        ("apac.amazon.nova-lite-v1:0", "apac", "amazon.nova-lite-v1:0"),
+        ("amazon.nova-lite-v1:0", None, "amazon.nova-lite-v1:0"),
+    ],
+)
+def test_given_a_model_id_when_parsed_then_the_geo_prefix_and_foundation_model_are_found(
+    model_id: str, prefix: str | None, model: str
+) -> None:
+    assert geo_prefix(model_id) == prefix
+    assert foundation_model_id(model_id) == model

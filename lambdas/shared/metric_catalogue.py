@@ -452,14 +452,10 @@ PERF_FIELDS: tuple[PerfField, ...] = (
     _pf("failures", "summary.total_failures", _perf("TotalFailures", _C, (), "failed calls in the period")),
     _pf("failures", "summary.failure_rate", PERF_FAILURE_RATE),
     _pf("failures", "summary.retries_succeeded", _perf("RetriesSucceeded", _C, (), "failures a retry fixed")),
-    _pf(
-        "failures", "summary.fallback_succeeded", _perf("FallbackSucceeded", _C, (), "failures a fallback fixed")
-    ),
-    _pf("failures", "summary.unrecoverable", _perf("UnrecoverableFailures", _C, (), "failures not recovered")),
+    _pf("failures", "summary.fallback_succeeded", _perf("FallbackSucceeded", _C, (), "fixed by a fallback")),
+    _pf("failures", "summary.unrecoverable", _perf("UnrecoverableFailures", _C, (), "not recovered")),
     _pf("failures", "by_failure_mode.*.count", _perf("FailureModeCount", _C, _F, "failures of the mode")),
-    _pf(
-        "failures", "by_failure_mode.*.percentage", _perf("FailureModeShare", _N, _F, "share of failures (0..1)")
-    ),
+    _pf("failures", "by_failure_mode.*.percentage", _perf("FailureModeShare", _N, _F, "share (0..1)")),
     _pf("failures", "by_model.*.total_calls", _perf("ModelTotalCalls", _C, _M, "calls of the model")),
     _pf("failures", "by_model.*.failures", _perf("ModelFailures", _C, _M, "failed calls of the model")),
     _pf("failures", "by_model.*.failure_rate", _perf("ModelFailureRate", _N, _M, "failure rate (0..1)")),

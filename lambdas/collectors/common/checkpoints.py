@@ -1,0 +1,296 @@
+"""Collector checkpoints in DynamoDB, and the claim protocol that makes publishing exactly once.
+
+One item per (`source`, `series`) in `CHECKPOINT_TABLE_NAME` (keys from `shared.table_schema`):
+
+| attribute | type | meaning |
+|---|---|---|
+| `version` | N | bumped by every claim, commit and release: the optimistic lock |
+| `mark` | N | high-water mark, epoch ms (end of the last published window, start of the last published
+  bucket/day, last gauge tick) |
+| `totals` | M of S | last cumulative values (Flashback), as decimal strings: exact at any size |
+| `pending` | M | the claim in flight: `run_id`, `claimed_at` (epoch ms), `target` (what it publishes) |
+| `updated_at`, `updated_by` | N, S | the last commit |
+
+The protocol, per series and run:
+
+1. **claim**: load the item (strongly consistent). If a claim is pending and younger than the lease
+   (default 600 s), another run owns the series: skip it. Otherwise write `pending = {run_id, now, target}`
+   and `version + 1`, on the condition that `version` is still the one loaded (or the item does not exist
+   yet). Two runs racing for one series both read version v; exactly one conditional write succeeds, the
+   other run skips the series (counted and logged as `claims_lost`).
+2. **publish** the series' datapoints with PutMetricData (the vendor is asked after the claim, so the data
+   published always matches the checkpoint it advances from).
+3. **commit**: set the new `mark`/`totals`, remove `pending`, `version + 1`, on the condition that the
+   version and `pending.run_id` are still ours. A failed fetch or publish **releases** the claim instead
+   (remove `pending`, `version + 1`), so the next run retries at once and nothing is lost.
+
+Guarantee: a checkpoint advances only after CloudWatch accepted every datapoint it covers, and a
+redelivered event, a Lambda retry or a concurrent run never publishes a committed window again. The one
+duplicate left is a run that dies between 2 and 3 (timeout, OOM, kill): its claim goes stale and, once the
+lease has passed, the next run re-claims and republishes that run's un-committed data. The duplicate is
+bounded by one run's batch per series: at most `LAUNCHDARKLY_MAX_WINDOWS_PER_RUN` AI Config windows, the
+usage buckets and Perf days of that run, one Perf gauge tick, one Flashback increment. Nothing is lost
+either way. (Exactly once without that window would need CloudWatch to accept an idempotency key, which
+PutMetricData does not.) Tests inject the crash with `collectors.common.runner.crash_point`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.table_schema import CHECKPOINT_PARTITION_KEY, CHECKPOINT_SORT_KEY
+
+DEFAULT_LEASE_SECONDS = 600
+
+
+class CheckpointError(Exception):
+    """Base of the checkpoint errors."""
+
+
+class ClaimLost(CheckpointError):
+    """Another run owns or just advanced the series: this run skips it."""
+
+
+class CommitConflict(CheckpointError):
+    """The claim was taken over (this run outlived its lease): the commit did not happen."""
+
+
+class CheckpointUnavailable(CheckpointError):
+    """DynamoDB failed (not a condition): the series is skipped this run."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    run_id: str
+    claimed_at_ms: int
+    target: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    source: str
+    series: str
+    version: int = 0  # 0: no item yet
+    mark: int | None = None
+    totals: Mapping[str, int] = field(default_factory=dict)
+    pending: Pending | None = None
+
+    def busy(self, now_ms: int, lease_ms: int, run_id: str) -> bool:
+        """True when another run's claim is still within its lease."""
+        return (
+            self.pending is not None
+            and self.pending.run_id != run_id
+            and now_ms - self.pending.claimed_at_ms < lease_ms
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    checkpoint: Checkpoint
+    run_id: str
+    version: int  # the item's version once the claim is written
+
+
+def _name(checkpoint: Checkpoint) -> str:
+    return f"{checkpoint.source}/{checkpoint.series}"
+
+
+def _taken_over(claim: Claim) -> str:
+    return f"{_name(claim.checkpoint)}: the claim of run {claim.run_id} was taken over"
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class CheckpointStore:
+    """Reads and conditionally writes checkpoints with the low-level DynamoDB client."""
+
+    def __init__(
+        self,
+        table_name: str,
+        dynamodb: Callable[[], Any],
+        *,
+        lease_seconds: int = DEFAULT_LEASE_SECONDS,
+    ) -> None:
+        if not table_name:
+            raise ValueError("CHECKPOINT_TABLE_NAME is required")
+        self.table = table_name
+        self._dynamodb = dynamodb
+        self.lease_ms = lease_seconds * 1000
+
+    @staticmethod
+    def _key(source: str, series: str) -> dict[str, Any]:
+        return {CHECKPOINT_PARTITION_KEY: {"S": source}, CHECKPOINT_SORT_KEY: {"S": series}}
+
+    def load(self, source: str, series: str) -> Checkpoint:
+        try:
+            item = (
+                self._dynamodb()
+                .get_item(TableName=self.table, Key=self._key(source, series), ConsistentRead=True)
+                .get("Item")
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise CheckpointUnavailable(f"get_item {source}/{series} failed: {exc}") from exc
+        if not item:
+            return Checkpoint(source, series)
+        return self._parse(source, series, item)
+
+    @staticmethod
+    def _parse(source: str, series: str, item: Mapping[str, Any]) -> Checkpoint:
+        version = int(item.get("version", {}).get("N", "0"))
+        mark = int(item["mark"]["N"]) if "mark" in item else None
+        totals = {name: int(value["S"]) for name, value in item.get("totals", {}).get("M", {}).items()}
+        pending = None
+        if "pending" in item:
+            raw = item["pending"]["M"]
+            pending = Pending(
+                run_id=raw["run_id"]["S"],
+                claimed_at_ms=int(raw["claimed_at"]["N"]),
+                target=raw.get("target", {}).get("S", ""),
+            )
+        return Checkpoint(source, series, version, mark, totals, pending)
+
+    def claim(self, checkpoint: Checkpoint, run_id: str, now_ms: int, target: str = "") -> Claim:
+        """Take the series for this run, or raise ClaimLost."""
+        if checkpoint.busy(now_ms, self.lease_ms, run_id):
+            raise ClaimLost(
+                f"{checkpoint.source}/{checkpoint.series} is claimed by run {checkpoint.pending.run_id}"  # type: ignore[union-attr]
+            )
+        new_version = checkpoint.version + 1
+        if checkpoint.version == 0:
+            condition = "attribute_not_exists(#v)"
+            values: dict[str, Any] = {}
+        else:
+            condition = "#v = :expected"
+            values = {":expected": {"N": str(checkpoint.version)}}
+        values.update(
+            {
+                ":new": {"N": str(new_version)},
+                ":pending": {
+                    "M": {
+                        "run_id": {"S": run_id},
+                        "claimed_at": {"N": str(now_ms)},
+                        "target": {"S": target[:1000]},
+                    }
+                },
+            }
+        )
+        try:
+            self._update(
+                checkpoint,
+                "SET #v = :new, #p = :pending",
+                condition,
+                values,
+                ClaimLost,
+                f"{checkpoint.source}/{checkpoint.series} changed since it was read (another run)",
+            )
+        except ClaimLost:
+            # A botocore retry of a write that had succeeded fails its own condition: look before giving up.
+            now = self.load(checkpoint.source, checkpoint.series)
+            if not (now.version == new_version and now.pending and now.pending.run_id == run_id):
+                raise
+        return Claim(checkpoint, run_id, new_version)
+
+    def commit(
+        self,
+        claim: Claim,
+        now_ms: int,
+        *,
+        mark: int | None = None,
+        totals: Mapping[str, int] | None = None,
+    ) -> None:
+        """Advance the checkpoint and drop the claim, or raise CommitConflict."""
+        sets = ["#v = :new", "updated_at = :now", "updated_by = :run"]
+        values: dict[str, Any] = {
+            ":expected": {"N": str(claim.version)},
+            ":new": {"N": str(claim.version + 1)},
+            ":now": {"N": str(now_ms)},
+            ":run": {"S": claim.run_id},
+        }
+        if mark is not None:
+            sets.append("#m = :mark")
+            values[":mark"] = {"N": str(int(mark))}
+        if totals is not None:
+            sets.append("totals = :totals")
+            values[":totals"] = {"M": {name: {"S": str(int(value))} for name, value in totals.items()}}
+        try:
+            self._update(
+                claim.checkpoint,
+                f"SET {', '.join(sets)} REMOVE #p",
+                "#v = :expected AND #p.run_id = :run",
+                values,
+                CommitConflict,
+                _taken_over(claim),
+            )
+        except CommitConflict:
+            # Same as in claim: a retried write that had succeeded is a commit, not a conflict.
+            if not self._committed_by(claim):
+                raise
+
+    def _committed_by(self, claim: Claim) -> bool:
+        try:
+            item = (
+                self._dynamodb()
+                .get_item(
+                    TableName=self.table,
+                    Key=self._key(claim.checkpoint.source, claim.checkpoint.series),
+                    ConsistentRead=True,
+                )
+                .get("Item")
+            )
+        except (ClientError, BotoCoreError):
+            return False
+        return bool(
+            item
+            and int(item.get("version", {}).get("N", "0")) == claim.version + 1
+            and item.get("updated_by", {}).get("S") == claim.run_id
+            and "pending" not in item
+        )
+
+    def release(self, claim: Claim) -> None:
+        """Drop the claim without advancing (the fetch or publish failed): the next run retries at once."""
+        self._update(
+            claim.checkpoint,
+            "SET #v = :new REMOVE #p",
+            "#v = :expected AND #p.run_id = :run",
+            {
+                ":expected": {"N": str(claim.version)},
+                ":new": {"N": str(claim.version + 1)},
+                ":run": {"S": claim.run_id},
+            },
+            CommitConflict,
+            _taken_over(claim),
+        )
+
+    def _update(
+        self,
+        checkpoint: Checkpoint,
+        expression: str,
+        condition: str,
+        values: dict[str, Any],
+        conflict: type[CheckpointError],
+        conflict_message: str,
+    ) -> None:
+        names = {"#v": "version", "#p": "pending"}
+        if "#m" in expression:
+            names["#m"] = "mark"
+        try:
+            self._dynamodb().update_item(
+                TableName=self.table,
+                Key=self._key(checkpoint.source, checkpoint.series),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise conflict(conflict_message) from None
+            raise CheckpointUnavailable(f"update_item {_name(checkpoint)}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise CheckpointUnavailable(f"update_item {_name(checkpoint)}: {exc}") from exc

@@ -1,0 +1,207 @@
+"""PutMetricData, batched, validated, with explicit timestamps.
+
+Rules (CloudWatch's PutMetricData limits):
+- one namespace per call, at most `MAX_DATUMS_PER_CALL` (1000) datums and a request under 1 MB: the
+  writer estimates each datum's size in the most verbose wire encoding botocore may use (the query
+  protocol: every field name repeated per datum, URL-encoded) and closes a batch at `MAX_REQUEST_BYTES`
+  (900,000, a 10 % margin under 1 MB);
+- at most 30 dimensions per datum, non-empty names (<= 255 chars) and values (<= 1024 chars);
+- values: finite doubles within +/-2^360; NaN, infinities, booleans, non-numbers and out-of-range
+  values are dropped (`invalid`), and so is a negative value of a metric that cannot be negative
+  (`negative`; a `Datapoint` says `signed=True` when it can);
+- timestamps: older than 14 days (CloudWatch rejects them; `too_old`) or more than 2 hours ahead
+  (`future`) are dropped.
+Every drop is counted by reason. Throttling and 5xx are retried by botocore's standard retry mode (the
+client is built with an explicit attempt budget). A batch that still fails raises `PublishError`
+carrying how many datums earlier batches got accepted, so the caller does not advance its checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.metric_catalogue import MetricDef
+
+MAX_DATUMS_PER_CALL = 1000
+MAX_REQUEST_BYTES = 900_000
+MAX_DIMENSIONS = 30
+MAX_DIMENSION_VALUE = 1024
+MAX_DIMENSION_NAME = 255
+MAX_AGE_MS = 14 * 24 * 3600 * 1000
+MAX_FUTURE_MS = 2 * 3600 * 1000
+MAX_ABS_VALUE = 2.0**360
+MIN_ABS_VALUE = 2.0**-360
+_REQUEST_OVERHEAD = 200  # Action, Version, Namespace, signing leftovers
+
+
+@dataclass(frozen=True, slots=True)
+class Datapoint:
+    metric: MetricDef
+    value: Any
+    timestamp_ms: int
+    dimensions: tuple[tuple[str, str], ...] = ()
+    signed: bool = False
+
+
+@dataclass(slots=True)
+class WriteResult:
+    accepted: int = 0
+    calls: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def merge(self, other: WriteResult) -> None:
+        self.accepted += other.accepted
+        self.calls += other.calls
+        self.dropped.update(other.dropped)
+
+
+class PublishError(Exception):
+    """A PutMetricData call failed after botocore's retries."""
+
+    def __init__(self, message: str, accepted: int) -> None:
+        super().__init__(message)
+        self.accepted = accepted
+
+
+def check_value(value: Any, signed: bool) -> tuple[float | None, str]:
+    """(the value as a float, "") or (None, the drop reason)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None, "invalid"
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond a double's range
+        return None, "invalid"
+    if not math.isfinite(number) or abs(number) > MAX_ABS_VALUE:
+        return None, "invalid"
+    if number != 0 and abs(number) < MIN_ABS_VALUE:
+        return None, "invalid"
+    if number < 0 and not signed:
+        return None, "negative"
+    return number, ""
+
+
+def _datum(point: Datapoint, value: float) -> dict[str, Any]:
+    return {
+        "MetricName": point.metric.name,
+        "Dimensions": [{"Name": name, "Value": dim_value} for name, dim_value in point.dimensions],
+        "Timestamp": datetime.fromtimestamp(point.timestamp_ms / 1000, tz=UTC),
+        "Value": value,
+        "Unit": str(point.metric.unit),
+    }
+
+
+def datum_size(datum: dict[str, Any], index: int = 1000) -> int:
+    """Bytes this datum adds to a query-protocol request (an upper bound for CBOR and JSON too)."""
+    prefix = f"MetricData.member.{max(index, 1000)}."
+
+    def pair(key: str, value: str) -> int:
+        return len(prefix) + len(key) + 1 + len(quote(value, safe="")) + 1
+
+    size = pair("MetricName", datum["MetricName"])
+    size += pair("Timestamp", datum["Timestamp"].strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    size += pair("Value", repr(float(datum["Value"])))
+    size += pair("Unit", datum["Unit"])
+    for position, dimension in enumerate(datum["Dimensions"], start=1):
+        size += pair(f"Dimensions.member.{position}.Name", dimension["Name"])
+        size += pair(f"Dimensions.member.{position}.Value", dimension["Value"])
+    return size
+
+
+def _dimensions_ok(dimensions: tuple[tuple[str, str], ...]) -> bool:
+    if len(dimensions) > MAX_DIMENSIONS:
+        return False
+    return all(
+        isinstance(name, str)
+        and isinstance(value, str)
+        and 0 < len(name) <= MAX_DIMENSION_NAME
+        and 0 < len(value) <= MAX_DIMENSION_VALUE
+        for name, value in dimensions
+    )
+
+
+def plan_batches(
+    datums: list[dict[str, Any]],
+    *,
+    max_datums: int = MAX_DATUMS_PER_CALL,
+    max_bytes: int = MAX_REQUEST_BYTES,
+    namespace: str = "",
+) -> list[list[dict[str, Any]]]:
+    """Split one namespace's datums into calls under the count and size limits."""
+    batches: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    size = _REQUEST_OVERHEAD + len(namespace)
+    for datum in datums:
+        extra = datum_size(datum)
+        if current and (len(current) >= max_datums or size + extra > max_bytes):
+            batches.append(current)
+            current, size = [], _REQUEST_OVERHEAD + len(namespace)
+        current.append(datum)
+        size += extra
+    if current:
+        batches.append(current)
+    return batches
+
+
+class CloudWatchWriter:
+    """Validates, batches and publishes datapoints; `publish` returns what CloudWatch accepted."""
+
+    def __init__(
+        self,
+        cloudwatch: Callable[[], Any],
+        *,
+        clock: Callable[[], float] = time.time,
+        max_datums: int = MAX_DATUMS_PER_CALL,
+        max_bytes: int = MAX_REQUEST_BYTES,
+    ) -> None:
+        self._cloudwatch = cloudwatch
+        self._clock = clock
+        self._max_datums = max_datums
+        self._max_bytes = max_bytes
+
+    def prepare(self, points: Iterable[Datapoint]) -> tuple[dict[str, list[dict[str, Any]]], Counter[str]]:
+        """Valid datums grouped by namespace, and the drop counts."""
+        now_ms = int(self._clock() * 1000)
+        by_namespace: dict[str, list[dict[str, Any]]] = {}
+        dropped: Counter[str] = Counter()
+        for point in points:
+            value, reason = check_value(point.value, point.signed)
+            if value is None:
+                dropped[reason] += 1
+                continue
+            if point.timestamp_ms < now_ms - MAX_AGE_MS:
+                dropped["too_old"] += 1
+                continue
+            if point.timestamp_ms > now_ms + MAX_FUTURE_MS:
+                dropped["future"] += 1
+                continue
+            if not _dimensions_ok(point.dimensions):
+                dropped["dimensions"] += 1
+                continue
+            by_namespace.setdefault(point.metric.namespace, []).append(_datum(point, value))
+        return by_namespace, dropped
+
+    def publish(self, points: Iterable[Datapoint]) -> WriteResult:
+        by_namespace, dropped = self.prepare(points)
+        result = WriteResult(dropped=dropped)
+        for namespace, datums in by_namespace.items():
+            for batch in plan_batches(
+                datums, max_datums=self._max_datums, max_bytes=self._max_bytes, namespace=namespace
+            ):
+                try:
+                    self._cloudwatch().put_metric_data(Namespace=namespace, MetricData=batch)
+                except (ClientError, BotoCoreError) as exc:
+                    raise PublishError(
+                        f"PutMetricData {namespace} ({len(batch)} datums) failed: {exc}", result.accepted
+                    ) from exc
+                result.calls += 1
+                result.accepted += len(batch)
+        return result

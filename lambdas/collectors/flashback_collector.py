@@ -1,0 +1,24 @@
+"""Flashback collector Lambda (EventBridge Scheduler target). Thin: the run is `collectors.flashback.collect`.
+
+Entry point `handler`. Configuration, metrics and the exactly-once rules: see `collectors.flashback` and
+`collectors.common.runner`. Clients (HTTP pool, boto3) are built on first use, never at import.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from collectors import flashback
+from collectors.common.runner import run_collector
+from shared.metric_catalogue import SOURCE_FLASHBACK
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "flashback-collector")
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run_collector(SOURCE_FLASHBACK, event, context, logger, flashback.collect)

@@ -1,0 +1,24 @@
+"""LaunchDarkly collector Lambda (EventBridge Scheduler target); the run is `collectors.launchdarkly.collect`.
+
+Entry point `handler`. Configuration, metrics and the exactly-once rules: see `collectors.launchdarkly` and
+`collectors.common.runner`. Clients (HTTP pool, boto3) are built on first use, never at import.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from collectors import launchdarkly
+from collectors.common.runner import run_collector
+from shared.metric_catalogue import SOURCE_LAUNCHDARKLY
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "launchdarkly-collector")
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run_collector(SOURCE_LAUNCHDARKLY, event, context, logger, launchdarkly.collect)

@@ -1,0 +1,183 @@
+"""Exactly-once under races, crashes and CloudWatch failures (checkpoint claims on moto's DynamoDB)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from collectors import flashback_collector, launchdarkly_collector
+from collectors.common import runner
+from collectors.common.checkpoints import CheckpointStore, ClaimLost, CommitConflict
+from collectors.common.cloudwatch_writer import CloudWatchWriter, PublishError
+from collectors.common.runner import CollectorRunFailed
+from shared import metric_catalogue as mc
+from shared.aws_clients import client
+from tests.fakes.flashback_server import FakeFlashback
+from tests.fakes.launchdarkly_server import FakeLaunchDarkly
+from tests.fakes.vendor_data import FLASHBACK_SEED_ID
+from tests.integration.collectors.conftest import CONFIG, ENV, PROJECT, TABLE, LogCapture
+from tests.integration.collectors.helpers import Context, per_timestamp, scheduled_event, total
+
+DIMS = {"ProjectKey": PROJECT, "AIConfigKey": CONFIG, "Environment": ENV}
+SERIES = f"ai-config/{PROJECT}/{CONFIG}/{ENV}"
+
+
+class SimulatedCrash(BaseException):
+    """What a Lambda timeout or kill looks like from inside: nothing after it runs."""
+
+
+def ld_run() -> dict[str, Any]:
+    return launchdarkly_collector.handler(scheduled_event(), Context())
+
+
+def generation_counts(aws: dict[str, Any]) -> dict[int, int]:
+    points = per_timestamp(aws["endpoint"], mc.NS_LAUNCHDARKLY, "GenerationCount", DIMS)
+    return {ts: count for ts, (_, count) in points.items()}
+
+
+def store() -> CheckpointStore:
+    return CheckpointStore(TABLE, lambda: client("dynamodb"))
+
+
+def test_given_two_runs_racing_for_one_checkpoint_when_both_claim_then_exactly_one_advances(
+    ld: FakeLaunchDarkly, collector_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run A reads the checkpoint, then run B runs whole before A claims: A's claim must lose."""
+    original = CheckpointStore.claim
+    inner: dict[str, Any] = {}
+
+    def claim_after_a_rival(self: CheckpointStore, *args: Any, **kwargs: Any) -> Any:
+        if not inner:
+            inner["summary"] = {}
+            inner["summary"] = ld_run()  # run B, complete, between A's read and A's claim
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CheckpointStore, "claim", claim_after_a_rival)
+    outer = ld_run()
+
+    assert inner["summary"]["series"] == {"ok": 1}
+    assert outer["series"] == {"claims_lost": 1} and outer["datapoints_published"] == 0
+    counts = generation_counts(collector_aws)
+    assert len(counts) == 3 and set(counts.values()) == {1}
+
+
+def test_given_two_claims_on_one_version_when_written_then_one_wins_and_a_repeated_commit_is_a_no_op(
+    collector_aws: dict[str, Any],
+) -> None:
+    checkpoints = store()
+    seen_by_a = checkpoints.load("launchdarkly", "race")
+    seen_by_b = checkpoints.load("launchdarkly", "race")
+
+    claim_a = checkpoints.claim(seen_by_a, "run-a", 1_000)
+    with pytest.raises(ClaimLost):
+        checkpoints.claim(seen_by_b, "run-b", 1_000)
+    checkpoints.commit(claim_a, 2_000, mark=42)
+    checkpoints.commit(claim_a, 3_000, mark=99)  # a repeated commit (a retried write) changes nothing
+
+    final = checkpoints.load("launchdarkly", "race")
+    assert (final.mark, final.version, final.pending) == (42, 2, None)
+
+
+def test_given_a_stale_claim_when_the_lease_passes_then_the_next_run_takes_it_over(
+    collector_aws: dict[str, Any],
+) -> None:
+    checkpoints = store()
+    stale = checkpoints.claim(checkpoints.load("perf", "daily"), "dead-run", 1_000)
+
+    with pytest.raises(ClaimLost):
+        checkpoints.claim(checkpoints.load("perf", "daily"), "next-run", 1_000 + 599_000)
+    taken = checkpoints.claim(checkpoints.load("perf", "daily"), "next-run", 1_000 + 600_000)
+    with pytest.raises(CommitConflict):
+        checkpoints.commit(stale, 2_000, mark=1)  # the dead run, if it wakes up, cannot commit
+    checkpoints.commit(taken, 700_000, mark=2)
+    assert checkpoints.load("perf", "daily").mark == 2
+
+
+def test_given_a_crash_between_publish_and_commit_when_runs_follow_then_the_duplicate_is_bounded(
+    ld: FakeLaunchDarkly, collector_aws: dict[str, Any], clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(source: str, series: str) -> None:
+        raise SimulatedCrash(series)
+
+    monkeypatch.setattr(runner, "crash_point", crash)
+    with pytest.raises(SimulatedCrash):
+        ld_run()
+    monkeypatch.setattr(runner, "crash_point", None)
+    crashed_windows = sorted(generation_counts(collector_aws))
+    assert len(crashed_windows) == 3
+
+    within_lease = ld_run()  # the claim is still live: the series is left alone
+    assert within_lease["series"] == {"claims_lost": 1}
+
+    clock.shift(601)  # past the 600 s lease
+    recovered = ld_run()
+    assert recovered["series"] == {"ok": 1}
+    after = ld_run()
+    assert after["series"] == {"noop": 1}
+
+    counts = generation_counts(collector_aws)
+    assert {ts: counts[ts] for ts in crashed_windows} == dict.fromkeys(crashed_windows, 2)  # the bound
+    assert all(counts[ts] == 1 for ts in counts if ts not in crashed_windows)  # later windows: once
+
+
+def test_given_a_crash_in_flashback_when_recovered_then_at_most_that_runs_increment_repeats(
+    flashback: FakeFlashback, collector_aws: dict[str, Any], clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dims = {"AiLlmId": FLASHBACK_SEED_ID}
+    flashback_collector.handler(scheduled_event(), Context())  # baseline
+    flashback.advance(FLASHBACK_SEED_ID, totalApiCalls=10)
+
+    def crash(source: str, series: str) -> None:
+        raise SimulatedCrash(series)
+
+    monkeypatch.setattr(runner, "crash_point", crash)
+    with pytest.raises(SimulatedCrash):
+        flashback_collector.handler(scheduled_event(), Context())
+    monkeypatch.setattr(runner, "crash_point", None)
+
+    flashback.advance(FLASHBACK_SEED_ID, totalApiCalls=5)
+    clock.shift(601)
+    flashback_collector.handler(scheduled_event(), Context())
+
+    # 10 (crashed run) + 15 (re-publication from the old checkpoint): the crashed run's 10 repeats once.
+    assert total(collector_aws["endpoint"], mc.NS_FLASHBACK, "ApiCalls", dims)[0] == 10 + 15
+
+
+def test_given_putmetricdata_fails_when_a_run_follows_then_the_checkpoint_had_not_advanced(
+    ld: FakeLaunchDarkly, collector_aws: dict[str, Any], logs: LogCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = CloudWatchWriter.publish
+
+    def failing_publish(self: CloudWatchWriter, points: Any) -> Any:
+        points = list(points)
+        if any(p.metric.namespace == mc.NS_LAUNCHDARKLY for p in points):
+            raise PublishError("PutMetricData AIGateway/LaunchDarkly failed: Throttling", accepted=0)
+        return original(self, points)
+
+    monkeypatch.setattr(CloudWatchWriter, "publish", failing_publish)
+    with pytest.raises(CollectorRunFailed):
+        ld_run()
+    assert logs.find("PutMetricData failed: checkpoint not advanced")
+    cp = store().load("launchdarkly", SERIES)
+    assert cp.mark is None and cp.pending is None  # released, not advanced
+
+    monkeypatch.setattr(CloudWatchWriter, "publish", original)
+    ld_run()
+
+    counts = generation_counts(collector_aws)
+    assert len(counts) == 3 and set(counts.values()) == {1}
+    runs = total(collector_aws["endpoint"], mc.NS_COLLECTORS, "CollectorRuns", {"Source": "launchdarkly"})
+    assert runs == (2, 2)  # health went out after the failed run too
+
+
+def test_given_too_little_lambda_time_when_collecting_then_series_are_deferred_without_loss(
+    ld: FakeLaunchDarkly, collector_aws: dict[str, Any]
+) -> None:
+    short = launchdarkly_collector.handler(scheduled_event(), Context(remaining_ms=2_000))
+
+    assert short["series"] == {"deferred": 1} and ld.requests == []
+    assert store().load("launchdarkly", SERIES).pending is None  # released for the next run
+
+    ld_run()
+    assert len(generation_counts(collector_aws)) == 3

@@ -109,7 +109,7 @@ class AlarmEvaluator:
 
     def _metric_stat(self, stat: dict[str, Any], count: int) -> list[Value]:
         metric = stat["Metric"]
-        dims = tuple(sorted((d["Name"], str(d["Value"])) for d in metric.get("Dimensions", [])))
+        dims = tuple((d["Name"], str(d["Value"])) for d in metric.get("Dimensions", []))  # template order
         query = Query(metric["Namespace"], metric["MetricName"], dims, stat["Stat"])
         return self._series(query, int(stat["Period"]), count)
 

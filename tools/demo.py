@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambdas"))
 
-from tools.local_stack import LocalStack, start_local_stack
+from tools.local_stack import start_local_stack
 
 OUT = Path(__file__).resolve().parent.parent / "out"
 
@@ -79,61 +79,145 @@ def run_chat_traffic(bedrock: Any, *, seed: int = 7, spike: bool = False) -> tup
     return statuses, documents
 
 
+CHATBOT_HANDLER = "chatbot/chatbot_handler.handler"
+
+
+def _forget_container_state() -> None:
+    """A fresh "container": boto3 clients, settings and dependencies are built again on first use."""
+    from chatbot import chatbot_handler
+    from chatbot.settings import get_settings
+    from shared.aws_clients import reset_clients
+
+    reset_clients()
+    get_settings.cache_clear()
+    chatbot_handler.dependencies.cache_clear()
+
+
 @dataclass
 class DemoResult:
     statuses: Counter[int]
     documents: list[dict]
+    ticks: list[dict[str, dict[str, Any]]]
     report: Any
     report_text: str
     png: Path
-    emf_datapoints: int
-    sections: list[str] = field(default_factory=list)
+    alarms: list[Any]
+    pages: list[dict[str, Any]]
+    lines: list[str] = field(default_factory=list)
 
 
-def run_demo(local: LocalStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoResult:
+def _alarm_lines(results: list[Any]) -> list[str]:
+    lines = ["Alarms of the synthesized template, evaluated on the demo data:"]
+    for result in results:
+        shown = ", ".join("-" if v is None else f"{v:,.4g}" for v in result.values)
+        name = result.name.removeprefix("AIGatewayTokenMetrics-")
+        lines.append(f"  {result.state:<13} {name[:72]:<72} {result.threshold:<34} [{shown}]")
+    return lines
+
+
+def _page_lines(pages: list[dict[str, Any]]) -> list[str]:
+    if not pages:
+        return ["No page was sent."]
+    first = pages[0]["Alarm"]
+    lines = [f"Pages delivered through SNS to the subscribed SQS queue: {len(pages)}", "", "First page:"]
+    lines += [
+        f"  Subject: {pages[0]['Subject']}",
+        f"  {first['AlarmDescription']}",
+        f"  {first['NewStateReason']}",
+    ]
+    lines += [
+        f"  State change: {first['OldStateValue']} -> {first['NewStateValue']} at {first['StateChangeTime']}"
+    ]
+    lines += ["", "Other pages:"] + [f"  {page['Subject']}" for page in pages[1:]]
+    return lines
+
+
+def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoResult:
     """The whole pipeline; returns what it printed and produced (the e2e test asserts on it)."""
+    from datetime import UTC, datetime, timedelta
+
     import boto3
 
+    from tools import demo_collectors as dc
+    from tools.alarm_eval import AlarmEvaluator
+    from tools.alarm_notify import hold_alarm, page, read_pages, subscribe_pager
     from tools.dashboard_png import render_dashboard
-    from tools.local_cloudwatch import EmfLogsExtractor
+    from tools.local_cloudwatch import EmfLogsExtractor, enable_percentiles
     from tools.metric_reader import window
     from tools.report import build_report, format_report
+    from tools.template_resources import TemplateResources, synthesize_template
 
-    os.environ.update(chatbot_environment())
-    _create_cache_table()
+    _forget_container_state()
+    stack.callback(_forget_container_state)
+    local = start_local_stack(stack)
+    enable_percentiles()
+    now = time.time()
+    fakes = dc.start_vendor_fakes(stack, now - 900)
+    vendors = ", ".join(f"{name} {fake.endpoint}" for name, fake in fakes.by_source().items())
+    lines = [f"Local stand-ins: moto {local.moto.endpoint}, Bedrock {local.bedrock.endpoint}, {vendors}"]
+
+    resources = TemplateResources(synthesize_template(dc.demo_context()))
+    resources.create(boto3.client)
+    dc.plant_secrets(resources, fakes, boto3.client("secretsmanager"))
+    lines += ["", "Resources created in moto from the synthesized template:", resources.describe()]
+
+    chat_env = resources.environment(CHATBOT_HANDLER)
+    chat_env.pop("POWERTOOLS_LOG_LEVEL", None)
+    os.environ.update(chat_env)
     cloudwatch = boto3.client("cloudwatch")
-    sections: list[str] = []
-
     statuses, documents = run_chat_traffic(local.bedrock, seed=seed, spike=True)
     extractor = EmfLogsExtractor(cloudwatch)
     datapoints = extractor.ingest(documents)
-    sections.append(
-        f"chatbot: {sum(statuses.values())} requests replayed over the last hour, statuses "
-        f"{dict(sorted(statuses.items()))}; {len(documents)} EMF documents -> {datapoints} datapoints "
-        f"in {extractor.calls} PutMetricData calls (the CloudWatch Logs step, done locally)"
-    )
+    lines += [
+        "",
+        f"Chatbot: {sum(statuses.values())} requests replayed as the last hour (a runaway agent loop two "
+        f"thirds in), statuses {dict(sorted(statuses.items()))}; {len(documents)} EMF documents -> "
+        f"{datapoints} "
+        f"datapoints ({extractor.calls} PutMetricData: the CloudWatch Logs step, done locally)",
+    ]
 
-    report = build_report(cloudwatch, hours=2)
+    fakes.perf.fail_always(503)  # Perf is down for the whole first tick
+    first = dc.run_tick(resources, fakes, now - 900)
+    fakes.perf.clear_faults()
+    fakes.flashback.advance(dc.REALISTIC_IDS[0], totalBlocks=2, totalPolicyViolations=1, totalAlerts=3)
+    second = dc.run_tick(resources, fakes, now)
+    lines += ["", *dc.describe_tick("Collectors, tick 1 (15 minutes ago; Perf answers 503 all tick):", first)]
+    lines += dc.describe_tick("Collectors, tick 2 (now):", second)
+
+    report = build_report(cloudwatch, hours=24)
     start, end = window(1.1, report.end)
     png = render_dashboard(cloudwatch, out_dir / "dashboard.png", start, end)
-    return DemoResult(statuses, documents, report, format_report(report), png, datapoints, sections)
+
+    evaluator = AlarmEvaluator(cloudwatch, datetime.now(UTC) + timedelta(minutes=1))
+    alarms = []
+    for alarm in resources.of_type("AWS::CloudWatch::Alarm").values():
+        props = resources.resolve(alarm["Properties"])
+        alarms.append(evaluator.evaluate(props["AlarmName"], props))
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = next(iter(resources.of_type("AWS::SNS::Topic")))
+    queue = subscribe_pager(sns, sqs, resources.physical[topic])
+    refused = [r.name for r in alarms if hold_alarm(cloudwatch, r.properties)]
+    for result in alarms:
+        if result.state == "ALARM" and result.name not in refused:
+            page(cloudwatch, sns, result, os.environ["AWS_REGION"])
+    pages = read_pages(sqs, queue, limit=50)
+    held = len(alarms) - len(refused)
+    lines += ["", *_alarm_lines(alarms), f"  ({held} alarms held in moto; {len(refused)} refused by moto)"]
+    lines += ["", *_page_lines(pages)]
+    return DemoResult(
+        statuses, documents, [first, second], report, format_report(report), png, alarms, pages, lines
+    )
 
 
 def main() -> int:
-    from tools.local_cloudwatch import enable_percentiles
-
     started = time.perf_counter()
     with ExitStack() as stack:
-        local = start_local_stack(stack)
-        enable_percentiles()
-        print(f"local stand-ins: moto {local.moto.endpoint}, Bedrock {local.bedrock.endpoint}\n")
-        result = run_demo(local)
-        for line in result.sections:
-            print(line)
-        print()
-        print(result.report_text)
-        print(f"\ndashboard picture: {result.png}")
-    print(f"demo finished in {time.perf_counter() - started:.1f} s")
+        result = run_demo(stack)
+    print("\n".join(result.lines))
+    print()
+    print(result.report_text)
+    print(f"\nDashboard picture: {result.png}")
+    print(f"Demo finished in {time.perf_counter() - started:.1f} s")
     return 0
 
 

@@ -28,7 +28,7 @@ def offline_aws_environment() -> None:
             "AWS_REGION": REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
+            "POWERTOOLS_LOG_LEVEL": "CRITICAL",
             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
         }
     )

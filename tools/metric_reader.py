@@ -33,10 +33,6 @@ class SeriesKey:
     dimensions: Dimensions
 
 
-def dims(**pairs: str) -> Dimensions:
-    return tuple(sorted(pairs.items()))
-
-
 class MetricReader:
     def __init__(self, cloudwatch: Any) -> None:
         self._cloudwatch = cloudwatch
@@ -54,7 +50,9 @@ class MetricReader:
             page = self._cloudwatch.list_metrics(**kwargs)
             self.list_metrics_calls += 1
             for metric in page.get("Metrics", []):
-                pairs = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+                # Keep the published order: moto 5.2's Dimension ordering is broken, so a query whose
+                # dimensions come in another order misses (real CloudWatch does not care).
+                pairs = tuple((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
                 found.append(SeriesKey(namespace, metric["MetricName"], pairs))
             token = page.get("NextToken")
             if not token:

@@ -64,7 +64,7 @@ class Report:
     end: datetime
     models: dict[str, Row] = field(default_factory=dict)
     ai_configs: dict[tuple[str, str, str], Row] = field(default_factory=dict)
-    usage: dict[tuple[str, tuple[tuple[str, str], ...]], float] = field(default_factory=dict)
+    usage: dict[tuple[str, tuple[tuple[str, str], ...]], float | None] = field(default_factory=dict)
     perf: Row = field(default_factory=dict)
     providers: dict[str, Row] = field(default_factory=dict)
     flashback: dict[str, Row] = field(default_factory=dict)
@@ -111,8 +111,6 @@ def build_report(
         for field_name, metric in mc.LD_AI_CONFIG_FIELDS.items():
             stat = "Average" if field_name in LD_AVERAGED else "Sum"
             want(f"ld|{config}|{field_name}", Query(mc.NS_LAUNCHDARKLY, metric.name, config, stat))
-    for key in found[mc.NS_LAUNCHDARKLY_USAGE]:
-        want(f"usage|{key.metric}|{key.dimensions}", Query(key.namespace, key.metric, key.dimensions, "Sum"))
     for key in found[mc.NS_FLASHBACK]:
         want(f"fb|{key.metric}|{key.dimensions}", Query(key.namespace, key.metric, key.dimensions, "Sum"))
     for key in found[mc.NS_COLLECTORS]:
@@ -120,6 +118,10 @@ def build_report(
     results = reader.aggregate([q for _, q in aggregated], start, end)
 
     latest_queries: dict[str, Query] = {}
+    for key in found[mc.NS_LAUNCHDARKLY_USAGE]:  # daily buckets: the newest completed day
+        latest_queries[f"usage|{key.metric}|{key.dimensions}"] = Query(
+            key.namespace, key.metric, key.dimensions, "Sum"
+        )
     for metric in PERF_LEVELS:
         latest_queries[f"perf|{metric.name}"] = Query(mc.NS_PERF, metric.name, (), "Average")
     providers = _values_of(found[mc.NS_PERF], mc.PERF_PROVIDER_UPTIME.name, mc.DIM_PROVIDER)
@@ -145,9 +147,9 @@ def build_report(
         )
         report.ai_configs[key3] = {f: results[sums[f"ld|{config}|{f}"]] for f in mc.LD_AI_CONFIG_FIELDS}
     for key in found[mc.NS_LAUNCHDARKLY_USAGE]:
-        report.usage[(key.metric, key.dimensions)] = (
-            results[sums[f"usage|{key.metric}|{key.dimensions}"]] or 0.0
-        )
+        report.usage[(key.metric, key.dimensions)] = latest[
+            latest_queries[f"usage|{key.metric}|{key.dimensions}"]
+        ]
     for key in found[mc.NS_FLASHBACK]:
         llm = dict(key.dimensions).get(mc.DIM_AI_LLM_ID, "(all)")
         report.flashback.setdefault(llm, {})[key.metric] = results[sums[f"fb|{key.metric}|{key.dimensions}"]]
@@ -242,7 +244,7 @@ def format_report(report: Report) -> str:
     rows = _model_rows(report)
     out += _table(header, rows) if rows else ["  (no chatbot metrics)"]
     out += ["", "LaunchDarkly AI Configs (AIGateway/LaunchDarkly)", *_ai_config_lines(report)]
-    out += ["", "LaunchDarkly usage (AIGateway/LaunchDarklyUsage, sum over the range)"]
+    out += ["", "LaunchDarkly usage (AIGateway/LaunchDarklyUsage, newest completed day)"]
     for (metric, dimensions), value in sorted(report.usage.items()):
         labels = ", ".join(f"{k}={v}" for k, v in dimensions)
         out.append(f"  {metric:<22} {_n(value):>14}  {labels}")

@@ -104,6 +104,8 @@ class DemoResult:
     alarms: list[Any]
     pages: list[dict[str, Any]]
     lines: list[str] = field(default_factory=list)
+    fakes: Any = None
+    flashback_growth: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _alarm_lines(results: list[Any]) -> list[str]:
@@ -178,9 +180,14 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
 
     fakes.perf.fail_always(503)  # Perf is down for the whole first tick
     first = dc.run_tick(resources, fakes, now - 900)
+    baseline = {llm: fakes.flashback.totals(llm) for llm in dc.REALISTIC_IDS}
     fakes.perf.clear_faults()
     fakes.flashback.advance(dc.REALISTIC_IDS[0], totalBlocks=2, totalPolicyViolations=1, totalAlerts=3)
     second = dc.run_tick(resources, fakes, now)
+    growth = {
+        llm: {k: v - baseline[llm][k] for k, v in fakes.flashback.totals(llm).items()}
+        for llm in dc.REALISTIC_IDS
+    }
     lines += ["", *dc.describe_tick("Collectors, tick 1 (15 minutes ago; Perf answers 503 all tick):", first)]
     lines += dc.describe_tick("Collectors, tick 2 (now):", second)
 
@@ -205,7 +212,17 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     lines += ["", *_alarm_lines(alarms), f"  ({held} alarms held in moto; {len(refused)} refused by moto)"]
     lines += ["", *_page_lines(pages)]
     return DemoResult(
-        statuses, documents, [first, second], report, format_report(report), png, alarms, pages, lines
+        statuses,
+        documents,
+        [first, second],
+        report,
+        format_report(report),
+        png,
+        alarms,
+        pages,
+        lines,
+        fakes,
+        growth,
     )
 
 

@@ -1,0 +1,128 @@
+"""`make demo`'s pipeline as a test: the report's numbers match the traffic that was sent and the vendors'
+ground truth, each vendor window is counted once, the picture is drawn and at least one alarm pages."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from shared import metric_catalogue as mc
+from tools import demo
+from tools.emf import summarise
+from tools.traffic import MODELS, SPIKE_REQUESTS, build_plan
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[demo.DemoResult, Any, dict[str, Any]]]:
+    saved = dict(os.environ)
+    with ExitStack() as stack:
+        result = demo.run_demo(stack, tmp_path_factory.mktemp("out"))
+        cloudwatch = boto3.client("cloudwatch")
+        fakes = _fakes_of(result)
+        yield result, cloudwatch, fakes
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def _fakes_of(result: demo.DemoResult) -> dict[str, Any]:
+    return result.fakes.by_source()
+
+
+def test_given_demo_traffic_when_reported_then_requests_hits_and_tokens_match_what_was_sent(run: Any) -> None:
+    result, _, _ = run
+    plan = build_plan(spike=True)
+    assert result.statuses == {200: len(plan.requests) - 1, 429: 1}
+    from_emf = summarise(result.documents)
+    for model in MODELS:
+        row, sent = result.report.models[model], from_emf[model]
+        assert (
+            row["requests"]
+            == sent.answers + sent.errors
+            == sum(1 for r in plan.requests if r.body.get("model_id", MODELS[0]) == model)
+        )
+        assert row["cache_hits"] == sent.cache_hits
+        assert row["hit_rate"] == pytest.approx(sent.cache_hits / sent.answers)
+        assert row["input_tokens"] + row["output_tokens"] == row["total_tokens"]
+        assert row["total_tokens"] == sent.total_tokens
+        assert (row["cost"] or 0.0) == pytest.approx(sent.cost)
+    assert result.report.models[MODELS[0]]["input_tokens"] >= SPIKE_REQUESTS * 45_000
+
+
+def test_given_two_ticks_when_reported_then_each_launchdarkly_window_counted_once(run: Any) -> None:
+    result, cloudwatch, fakes = run
+    ld = fakes["launchdarkly"]
+    now = datetime.now(UTC)
+    for (project, config, env), figures in result.report.ai_configs.items():
+        dims = [
+            {"Name": mc.DIM_PROJECT_KEY, "Value": project},
+            {"Name": mc.DIM_AI_CONFIG_KEY, "Value": config},
+            {"Name": mc.DIM_ENVIRONMENT, "Value": env},
+        ]
+        points = cloudwatch.get_metric_statistics(
+            Namespace=mc.NS_LAUNCHDARKLY,
+            MetricName=mc.LD_GENERATION_COUNT.name,
+            Dimensions=dims,
+            StartTime=now - timedelta(days=3),
+            EndTime=now,
+            Period=3600,
+            Statistics=["Sum", "SampleCount"],
+        )["Datapoints"]
+        assert len(points) == 24, (config, env)
+        for point in points:
+            start_ms = int(point["Timestamp"].timestamp() * 1000)
+            expected = ld.expected_ai_config_metrics(project, config, env, start_ms, start_ms + 3_600_000)
+            assert point["SampleCount"] == 1  # one datapoint per window: never published twice
+            assert point["Sum"] == expected["generationCount"]
+        assert figures["generationCount"] is not None
+
+
+def test_given_flashback_ticks_when_reported_then_increments_equal_the_growth_of_the_totals(run: Any) -> None:
+    result, _, fakes = run
+    flashback = fakes["flashback"]
+    for llm, figures in result.report.flashback.items():
+        growth = result.flashback_growth[llm]
+        for field, metric in mc.FLASHBACK_FIELDS.items():
+            assert figures.get(metric.name, 0) == growth[field], (llm, field)
+        assert flashback.totals(llm)
+
+
+def test_given_perf_outage_then_recovery_when_reported_then_completed_days_once_and_never_today(
+    run: Any,
+) -> None:
+    result, cloudwatch, _ = run
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    points = cloudwatch.get_metric_statistics(
+        Namespace=mc.NS_PERF,
+        MetricName=mc.PERF_DAILY_COST.name,
+        StartTime=today - timedelta(days=10),
+        EndTime=today + timedelta(days=1),
+        Period=86400,
+        Statistics=["SampleCount"],
+    )["Datapoints"]
+    days = sorted(p["Timestamp"] for p in points)
+    assert len(days) == 7
+    assert all(p["SampleCount"] == 1 for p in points)
+    assert days[-1] < today
+    assert result.report.collectors["perf"]["CollectorErrors"] >= 6  # the outage is visible in health
+    assert result.report.perf["ProjectedMonthEndCost"] is not None
+
+
+def test_given_demo_when_done_then_png_written_and_an_alarm_paged(run: Any) -> None:
+    result, _, _ = run
+    assert isinstance(result.png, Path)
+    assert result.png.stat().st_size > 20_000
+    assert result.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    breaching = [a.name for a in result.alarms if a.state == "ALARM"]
+    assert any("TotalTokens-all-models" in name for name in breaching)
+    assert result.pages
+    assert all(p["Subject"].startswith("ALARM: ") for p in result.pages)
+    assert {p["Alarm"]["AlarmName"] for p in result.pages} == set(breaching)

@@ -76,8 +76,13 @@ def evaluate_expression(expression: str, values: dict[str, Value]) -> Value:
             left, right = walk(node.left), walk(node.comparators[0])
             if left is None or right is None:
                 return None
-            ops = {ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Lt: operator.lt, ast.LtE: operator.le}
-            return 1.0 if ops[type(node.ops[0])](left, right) else 0.0
+            compare: dict[type, Any] = {
+                ast.Gt: operator.gt,
+                ast.GtE: operator.ge,
+                ast.Lt: operator.lt,
+                ast.LtE: operator.le,
+            }
+            return 1.0 if compare[type(node.ops[0])](left, right) else 0.0
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             args = [walk(a) for a in node.args]
             if node.func.id == "_fill":

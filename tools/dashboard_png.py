@@ -147,8 +147,7 @@ def _vendor_panels(reader: MetricReader, found: dict[str, list[SeriesKey]], axes
     )
     for points in daily.values():
         if points:
-            xs, ys = zip(*points, strict=True)
-            ax.bar(xs, ys, width=0.8, label="DailyCost (USD)")
+            ax.bar([t for t, _ in points], [v for _, v in points], width=0.8, label="DailyCost (USD)")
     _finish(ax, "Perf: cost per completed day", "USD")
 
     ax = axes[3][1]

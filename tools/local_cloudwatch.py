@@ -101,5 +101,5 @@ def enable_percentiles() -> None:
             return _nearest_rank(list(self.metric_single_values_list), percent)
         return original(self, stat)
 
-    statistics.get_statistics_for_type = get_statistics_for_type
-    statistics._aigateway_percentiles = True
+    setattr(statistics, "get_statistics_for_type", get_statistics_for_type)  # noqa: B010 - patching moto
+    setattr(statistics, "_aigateway_percentiles", True)  # noqa: B010

@@ -99,7 +99,7 @@ def build_report(
         aggregated.append((label, query))
         sums[label] = query
 
-    models = sorted({dict(k.dimensions).get(mc.DIM_MODEL_ID) for k in found[mc.NS_TOKEN_USAGE]} - {None})
+    models = sorted({v for k in found[mc.NS_TOKEN_USAGE] if (v := dict(k.dimensions).get(mc.DIM_MODEL_ID))})
     for model in models:
         for name, metric, stat in MODEL_FIGURES:
             want(
@@ -127,8 +127,8 @@ def build_report(
     providers = _values_of(found[mc.NS_PERF], mc.PERF_PROVIDER_UPTIME.name, mc.DIM_PROVIDER)
     for provider in providers:
         for metric in PERF_PROVIDER:
-            key = f"prov|{provider}|{metric.name}"
-            latest_queries[key] = Query(mc.NS_PERF, metric.name, ((mc.DIM_PROVIDER, provider),), "Average")
+            label = f"prov|{provider}|{metric.name}"
+            latest_queries[label] = Query(mc.NS_PERF, metric.name, ((mc.DIM_PROVIDER, provider),), "Average")
     latest = reader.latest(list(latest_queries.values()), latest_start, end)
 
     report = Report(start=start, end=end)
@@ -189,7 +189,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
 
 
 def _model_rows(report: Report) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for model, r in report.models.items():
         latency = (_n(r["latency_avg"], ".1f"), _n(r["latency_p90"], ".1f"), _n(r["latency_p99"], ".1f"))
         tokens = (_n(r["input_tokens"]), _n(r["output_tokens"]), _n(r["total_tokens"]))

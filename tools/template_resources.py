@@ -33,7 +33,7 @@ def synthesize_template(context: dict[str, Any] | None = None) -> dict[str, Any]
 
     with tempfile.TemporaryDirectory() as outdir:
         _, stack = create_app(context=context or {}, outdir=outdir)
-        return Template.from_stack(stack).to_json()
+        return dict(Template.from_stack(stack).to_json())
 
 
 @dataclass

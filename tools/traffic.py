@@ -98,8 +98,8 @@ def build_plan(seed: int = 7, requests: int = 36, spike: bool = False, span_s: f
         request.offset_s = offset
     if spike:  # a runaway agent loop: 45 huge prompts within three minutes, two thirds of the way in
         for part in range(SPIKE_REQUESTS):
-            big = {"message": f"Step {part}: re-read the repository and plan again.", "model_id": SONNET}
-            big["use_cache"] = False
+            message = f"Step {part}: re-read the repository and plan again."
+            big: dict[str, Any] = {"message": message, "model_id": SONNET, "use_cache": False}
             behavior = Behavior(input_tokens=45_000, output_tokens=2_000, text="Re-planning. " * 40)
             plan.requests.append(Request(big, behavior, offset_s=span_s * 2 / 3 + part * 4))
         plan.requests.sort(key=lambda r: r.offset_s)

@@ -1,0 +1,437 @@
+"""Part 5: what the monitoring itself costs per month, for the default stack and 10 models / 100 AI configs.
+
+Counts come from three places, each named in the table:
+- custom metric series: the metric catalogue (`shared.metric_catalogue`) times the configuration (models,
+  AI configs x environments, usage paths, Flashback ids); the Perf and LaunchDarkly-usage fan-out (how
+  many providers, models, metadata rows the vendor returns) as measured by part 4's runs against the
+  loopback fakes' data, else a stated assumption;
+- alarms and dashboards: the synthesized CloudFormation template of each variant, built through
+  `infra.config.load_config` (`bench/_synth.py`); anomaly detection alarms bill 3 metrics, metric math
+  alarms each metric in the expression, Metrics Insights alarms each series the query analyses;
+- API requests: the collector schedules (from the template's config) times the PutMetricData calls a
+  steady-state run makes (measured in part 4 where it ran), and a daily `make report` (GetMetricData).
+Prices: `bench/prices.py`, nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench import prices
+from bench.env import LAMBDAS, REPO, offline_environment
+from bench.report import Figure, PartResult, Table
+from bench.stats import fmt_usd
+
+GB = 1e9  # decimal GB: the conservative (larger) reading of "per GB"
+DAYS_PER_MONTH = prices.HOURS_PER_MONTH / 24
+REPORTS_PER_DAY = 1  # assumption: `make report` (GetMetricData) once a day; console dashboards are free
+CHAT_REQUESTS_PER_MONTH = 1_000_000  # assumption for the EMF ingestion line (also shown per request)
+PLATFORM_LOG_BYTES = 330  # Lambda's START/END/REPORT lines (with X-Ray) per invocation, not monitoring's own
+
+# Used only when part 4 did not run (or the collectors could not): stated in the table.
+ASSUMED_PERF_DIMENSIONS = {"Model": 3, "Provider": 3, "TaskType": 4, "FailureMode": 3}
+ASSUMED_USAGE_SERIES_PER_PATH = 2
+ASSUMED = {
+    "ld_calls_per_series_window": 1.0,  # the runner publishes each series on its own
+    "perf_calls_per_run": 6.0,  # 5 gauge endpoints + health
+    "flashback_calls_per_series": 1.0,  # + 1 health call per run
+    "ld_log_bytes_per_series_window": 450.0,
+    "perf_log_bytes_per_run": 3000.0,
+    "flashback_log_bytes_per_series": 1000.0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """What a stack variant's monitoring consists of (from `_synth.py`'s summary)."""
+
+    name: str
+    models: int
+    priced_models: int
+    ai_configs: int
+    environments: int
+    usage_paths: tuple[str, ...]
+    flashback_ids: int
+    schedule_minutes: Mapping[str, int]
+    alarms: tuple[Mapping[str, Any], ...]
+    dashboards: int
+
+    @classmethod
+    def from_summary(cls, name: str, summary: Mapping[str, Any]) -> Variant:
+        config = summary["config"]
+        return cls(
+            name=name,
+            models=len(config["models"]),
+            priced_models=len(config["priced_models"]),
+            ai_configs=int(config["ai_config_keys"]),
+            environments=int(config["environment_keys"]),
+            usage_paths=tuple(config["usage_series"]),
+            flashback_ids=int(config["flashback_llm_ids"]),
+            schedule_minutes=dict(config["schedule_minutes"]),
+            alarms=tuple(summary["alarms"]),
+            dashboards=int(summary["dashboards"]),
+        )
+
+    @property
+    def ld_series(self) -> int:
+        return self.ai_configs * self.environments
+
+    @property
+    def flashback_series(self) -> int:
+        return max(
+            1, self.flashback_ids
+        )  # no ids: one unfiltered request, one entry (assumed) per id it sees
+
+
+@dataclass(slots=True)
+class Observed:
+    """What part 4 saw the collectors do against the fakes (or the stated assumptions)."""
+
+    perf_series: dict[str, int] = field(default_factory=dict)  # Perf metric name -> series
+    usage_series: dict[str, int] = field(default_factory=dict)  # usage path -> series
+    rates: dict[str, float] = field(default_factory=lambda: dict(ASSUMED))
+    source: str = "assumed"
+
+
+# --- series -----------------------------------------------------------------------------------
+def series_inventory(variant: Variant, observed: Observed) -> dict[tuple[str, str], int]:
+    """(namespace, metric name) -> custom metric series (unique dimension values) of one variant."""
+    from shared import metric_catalogue as mc
+
+    series: dict[tuple[str, str], int] = {}
+    for metric in mc.TOKEN_USAGE_METRICS:
+        count = variant.priced_models if metric is mc.ESTIMATED_COST else variant.models
+        series[(metric.namespace, metric.name)] = count
+    for metric in mc.LD_AI_CONFIG_FIELDS.values():
+        series[(metric.namespace, metric.name)] = variant.ld_series
+    for path in variant.usage_paths:
+        metric = mc.ld_usage_metric(path)
+        count = observed.usage_series.get(path, ASSUMED_USAGE_SERIES_PER_PATH)
+        series[(metric.namespace, metric.name)] = count
+    for spec in mc.PERF_FIELDS:
+        key = (spec.metric.namespace, spec.metric.name)
+        if key in series:
+            continue
+        if observed.perf_series:
+            series[key] = observed.perf_series.get(spec.metric.name, 0)
+        else:
+            series[key] = math.prod(ASSUMED_PERF_DIMENSIONS.get(d, 1) for d in spec.metric.dimensions)
+    for metric in mc.FLASHBACK_FIELDS.values():
+        series[(metric.namespace, metric.name)] = variant.flashback_series
+    for metric in mc.COLLECTOR_METRICS:
+        series[(metric.namespace, metric.name)] = len(mc.SOURCES)
+    return series
+
+
+def metered_share(variant: Variant) -> dict[tuple[str, str], float]:
+    """Share of the month's hours in which a series receives data (custom metrics bill prorated by the
+    hour, only for hours in which data is sent). Daily series (Perf's completed days, LaunchDarkly usage
+    buckets) are sent once a day: 1/24. Everything else is sent every hour or more (hourly AI Config
+    windows, 15-minute gauges and increments, health each run); TokenUsage is counted as if every model
+    answered every hour (an upper bound)."""
+    from shared import metric_catalogue as mc
+
+    share: dict[tuple[str, str], float] = {}
+    for spec in mc.PERF_FIELDS:
+        if spec.kind in ("daily", "daily_level"):
+            share[(spec.metric.namespace, spec.metric.name)] = 1 / 24
+    for path in variant.usage_paths:
+        metric = mc.ld_usage_metric(path)
+        share[(metric.namespace, metric.name)] = 1 / 24
+    return share
+
+
+# --- alarms -------------------------------------------------------------------------------------
+_SELECT = re.compile(r'SELECT\s+\w+\(\s*"?([\w.-]+)"?\s*\)\s+FROM\s+SCHEMA\(\s*"([^"]+)"', re.IGNORECASE)
+
+
+def alarm_billing(alarm: Mapping[str, Any], series_of: Callable[[str, str], int]) -> tuple[str, int]:
+    """(kind, billed alarm metrics) of one AWS::CloudWatch::Alarm's properties."""
+    if alarm.get("Composite"):
+        return "composite", 0
+    queries = alarm.get("Metrics")
+    if not queries:
+        period = alarm.get("Period")
+        return ("high resolution" if period is not None and int(period) < 60 else "standard"), 1
+    expressions = [str(q["Expression"]) for q in queries if "Expression" in q]
+    stats = [q for q in queries if "MetricStat" in q]
+    insights = [m for e in expressions for m in _SELECT.finditer(e)]
+    if insights:
+        return "Metrics Insights", sum(series_of(m.group(2), m.group(1)) for m in insights)
+    if any("ANOMALY_DETECTION_BAND" in e.upper() for e in expressions):
+        return "anomaly detection", prices.ANOMALY_DETECTION_ALARM_METRICS * max(1, len(stats))
+    return "metric math", len(stats)
+
+
+def alarm_summary(variant: Variant, series: Mapping[tuple[str, str], int]) -> dict[str, tuple[int, int]]:
+    """kind -> (alarms, billed alarm metrics)."""
+    out: dict[str, tuple[int, int]] = {}
+    for alarm in variant.alarms:
+        kind, metrics = alarm_billing(alarm, lambda ns, name: series.get((ns, name), 0))
+        alarms, billed = out.get(kind, (0, 0))
+        out[kind] = (alarms + 1, billed + metrics)
+    return out
+
+
+def alarm_cost(summary: Mapping[str, tuple[int, int]]) -> float:
+    cost = 0.0
+    for kind, (alarms, metrics) in summary.items():
+        if kind == "composite":
+            cost += alarms * prices.COMPOSITE_ALARM_MONTH
+        elif kind == "high resolution":
+            cost += metrics * prices.HIGH_RESOLUTION_ALARM_METRIC_MONTH
+        else:
+            cost += metrics * prices.STANDARD_ALARM_METRIC_MONTH
+    return cost
+
+
+# --- requests -----------------------------------------------------------------------------------
+def runs_per_month(schedule_minutes: int) -> float:
+    return prices.HOURS_PER_MONTH * 60 / schedule_minutes
+
+
+def put_metric_data_per_month(variant: Variant, observed: Observed) -> dict[str, float]:
+    """Steady-state PutMetricData requests per month, per collector."""
+    rates = observed.rates
+    ld_runs = runs_per_month(variant.schedule_minutes["launchdarkly"])
+    ld = (
+        variant.ld_series * prices.HOURS_PER_MONTH * rates["ld_calls_per_series_window"]  # hourly windows
+        + len(variant.usage_paths) * DAYS_PER_MONTH  # one daily bucket per usage path
+        + ld_runs  # health
+    )
+    perf = runs_per_month(variant.schedule_minutes["perf"]) * rates["perf_calls_per_run"]
+    flashback_runs = runs_per_month(variant.schedule_minutes["flashback"])
+    flashback = flashback_runs * (1 + rates["flashback_calls_per_series"] * variant.flashback_series)
+    return {"launchdarkly": ld, "perf": perf, "flashback": flashback}
+
+
+def report_requests(series: Mapping[tuple[str, str], int], variant: Variant) -> tuple[float, float]:
+    """(metrics requested by GetMetricData, ListMetrics requests) of one `make report` run."""
+    from shared import metric_catalogue as mc
+
+    try:
+        from tools.report import MODEL_FIGURES, PERF_LEVELS, PERF_PROVIDER
+
+        per_model, perf_levels, per_provider = len(MODEL_FIGURES), len(PERF_LEVELS), len(PERF_PROVIDER)
+    except ImportError:  # the report tool is another issue's: fall back to its documented shape
+        per_model, perf_levels, per_provider = 8, 4, 5
+    providers = series.get((mc.NS_PERF, mc.PERF_PROVIDER_UPTIME.name), 0)
+    usage = sum(n for (ns, _), n in series.items() if ns == mc.NS_LAUNCHDARKLY_USAGE)
+    flashback = sum(n for (ns, _), n in series.items() if ns == mc.NS_FLASHBACK)
+    collectors = sum(n for (ns, _), n in series.items() if ns == mc.NS_COLLECTORS)
+    metrics = (
+        per_model * variant.models
+        + len(mc.LD_AI_CONFIG_FIELDS) * variant.ld_series
+        + usage
+        + flashback
+        + collectors
+        + perf_levels
+        + per_provider * providers
+    )
+    namespaces: dict[str, int] = {}
+    for (ns, _), n in series.items():
+        namespaces[ns] = namespaces.get(ns, 0) + n
+    list_calls = sum(max(1, math.ceil(n / 500)) for n in namespaces.values())
+    return float(metrics), float(list_calls)
+
+
+# --- the bill -----------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Bill:
+    lines: list[tuple[str, str, float]] = field(default_factory=list)  # (item, quantity, USD/month)
+    series: dict[str, int] = field(default_factory=dict)
+    alarms: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return sum(usd for _, _, usd in self.lines)
+
+    def usd(self, item: str) -> float:
+        return sum(usd for name, _, usd in self.lines if name == item)
+
+
+def monthly_bill(variant: Variant, observed: Observed, emf_bytes: float) -> Bill:
+    series = series_inventory(variant, observed)
+    bill = Bill()
+    by_namespace: dict[str, int] = {}
+    for (ns, _), n in series.items():
+        by_namespace[ns] = by_namespace.get(ns, 0) + n
+    bill.series = by_namespace
+    total_series = sum(by_namespace.values())
+    shares = metered_share(variant)
+    metered = sum(n * shares.get(key, 1.0) for key, n in series.items())
+    bill.lines.append(
+        (
+            "custom metric series",
+            f"{total_series:,} series = {metered:,.0f} metric-months",
+            metered * prices.CUSTOM_METRIC_MONTH,
+        )
+    )
+
+    bill.alarms = alarm_summary(variant, series)
+    alarms = sum(a for a, _ in bill.alarms.values())
+    billed = sum(m for _, m in bill.alarms.values())
+    bill.lines.append(("alarms", f"{alarms} alarms = {billed} alarm metrics", alarm_cost(bill.alarms)))
+
+    paid_dashboards = max(0, variant.dashboards - prices.FREE_DASHBOARDS)
+    bill.lines.append(
+        (
+            "dashboards",
+            f"{variant.dashboards} ({prices.FREE_DASHBOARDS} free per account)",
+            paid_dashboards * prices.DASHBOARD_MONTH,
+        )
+    )
+
+    pmd = sum(put_metric_data_per_month(variant, observed).values())
+    bill.lines.append(
+        ("PutMetricData requests", f"{pmd:,.0f}/month", pmd / 1000 * prices.API_REQUESTS_PER_1000)
+    )
+    metrics, list_calls = report_requests(series, variant)
+    gmd = metrics * REPORTS_PER_DAY * DAYS_PER_MONTH
+    bill.lines.append(
+        (
+            "GetMetricData metrics (daily report)",
+            f"{gmd:,.0f}/month",
+            gmd / 1000 * prices.GET_METRIC_DATA_PER_1000_METRICS,
+        )
+    )
+    lm = list_calls * REPORTS_PER_DAY * DAYS_PER_MONTH
+    bill.lines.append(
+        ("ListMetrics requests (daily report)", f"{lm:,.0f}/month", lm / 1000 * prices.API_REQUESTS_PER_1000)
+    )
+
+    emf_gb = emf_bytes * CHAT_REQUESTS_PER_MONTH / GB
+    bill.lines.append(
+        (
+            "EMF log ingestion (1M answers/month)",
+            f"{emf_bytes:,.0f} B/answer = {emf_gb:.2f} GB",
+            emf_gb * prices.LOGS_INGESTION_PER_GB,
+        )
+    )
+    rates = observed.rates
+    ld_bytes = variant.ld_series * prices.HOURS_PER_MONTH * rates["ld_log_bytes_per_series_window"]
+    other_bytes = runs_per_month(variant.schedule_minutes["perf"]) * rates["perf_log_bytes_per_run"]
+    other_bytes += (
+        runs_per_month(variant.schedule_minutes["flashback"])
+        * rates["flashback_log_bytes_per_series"]
+        * variant.flashback_series
+    )
+    collector_gb = (ld_bytes + other_bytes) / GB
+    bill.lines.append(
+        (
+            "collector log ingestion",
+            f"{collector_gb:.3f} GB/month",
+            collector_gb * prices.LOGS_INGESTION_PER_GB,
+        )
+    )
+    return bill
+
+
+def synthesize() -> tuple[dict[str, Any] | None, str]:
+    """Both variants' template summaries, or None and why not."""
+    env = dict(os.environ)
+    env.update(offline_environment())
+    env["PYTHONPATH"] = os.pathsep.join([str(LAMBDAS), str(REPO)])
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "synth.json")
+        try:
+            completed = subprocess.run(
+                [sys.executable, str(REPO / "bench" / "_synth.py"), out],
+                env=env,
+                cwd=str(REPO),
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+        except subprocess.TimeoutExpired:
+            return None, "cdk synth timed out"
+        if completed.returncode != 0 or not os.path.exists(out):
+            tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["?"]
+            return None, f"the stack did not synthesize: {tail[0][:200]}"
+        with open(out) as handle:
+            return json.load(handle), "synthesized templates (aws_cdk.assertions.Template)"
+
+
+def run(*, emf_bytes: float, observed: Observed) -> PartResult:
+    summaries, how = synthesize()
+    if summaries is None:
+        raise RuntimeError(f"part 5 needs the synthesized stack: {how}")
+    variants = [Variant.from_summary(name, summary) for name, summary in summaries.items()]
+    bills = [monthly_bill(v, observed, emf_bytes) for v in variants]
+
+    header = ["item"] + [f"{v.name}: {col}" for v in variants for col in ("quantity", "USD/month")]
+    table = Table(f"5 monitoring cost per month ({prices.REGION} list prices, bench/prices.py)", header)
+    for index, (item, _, _) in enumerate(bills[0].lines):
+        row = [item]
+        for bill in bills:
+            _, quantity, usd = bill.lines[index]
+            row += [quantity, fmt_usd(usd)]
+        table.rows.append(row)
+    table.rows.append(["total"] + [c for b in bills for c in ("", fmt_usd(b.total))])
+    for bill, variant in zip(bills, variants, strict=True):
+        series = ", ".join(f"{ns.split('/')[-1]} {n:,}" for ns, n in bill.series.items())
+        alarms = ", ".join(f"{kind} {a} ({m} metrics)" for kind, (a, m) in sorted(bill.alarms.items()))
+        table.notes.append(f"{variant.name}: series by namespace: {series}; alarms: {alarms}")
+    table.notes += [
+        f"alarms and dashboards: {how}; the 10-model / 100-config stack is built with "
+        "infra.config.load_config(overrides) (10 priced models, 100 AI configs x 1 environment)",
+        f"Perf and LaunchDarkly-usage fan-out and collector request rates: {observed.source}",
+        "metric-months: custom metrics bill prorated by the hour in which data is sent, so a series sent "
+        "once a day (Perf's Daily*, LaunchDarkly usage) counts 1/24; TokenUsage counts every catalogue "
+        "metric of every model every hour (an upper bound: ModelErrors, CacheErrors, prompt-cache tokens "
+        "only bill in hours they occur)",
+        f"assumptions: make report {REPORTS_PER_DAY}x/day; {CHAT_REQUESTS_PER_MONTH:,} answers/month for "
+        f"the EMF line (Lambda's own START/END/REPORT lines, ~{PLATFORM_LOG_BYTES} B per invocation, and "
+        "the handler's log line are not the monitoring's cost); gross of the free tier (10 metrics, "
+        "10 alarm metrics, 1M API requests, 5 GB logs)",
+    ]
+
+    pmd_per_answer = CHAT_REQUESTS_PER_MONTH / 1000 * prices.API_REQUESTS_PER_1000
+    emf_usd = bills[0].usd("EMF log ingestion (1M answers/month)")
+    figures = [
+        Figure(
+            "5 cost",
+            "monitoring per month, default stack",
+            "",
+            None,
+            bills[0].total,
+            unit="USD",
+            target="report",
+        ),
+        Figure(
+            "5 cost",
+            f"monitoring per month, {variants[1].name}",
+            "default stack",
+            bills[0].total,
+            bills[1].total,
+            unit="USD",
+            target="report",
+        ),
+        Figure(
+            "5 cost",
+            "EMF ingestion per 1M answers",
+            "PutMetricData per answer",
+            pmd_per_answer,
+            emf_usd,
+            unit="USD",
+            speedup=True,
+            speedup_word="cheaper",
+            target="report",
+            note="the metric series bill the same either way; only the transport differs",
+        ),
+    ]
+    figures[2].ratio_override = pmd_per_answer / emf_usd if emf_usd else None
+    return PartResult(
+        figures=figures,
+        tables=[table],
+        data={"bills": {v.name: b.total for v, b in zip(variants, bills, strict=True)}},
+    )

@@ -1,0 +1,39 @@
+"""Amazon CloudWatch public list prices used by the cost model: the ONE place they are written.
+
+Region us-east-1, standard tier, USD, from https://aws.amazon.com/cloudwatch/pricing/ . Change them here
+(and only here) when the price list changes; `bench.cost` reads nothing else. Free-tier allowances are
+listed for the notes but the cost table prices gross usage: a real account spends its free tier on
+whatever else it runs.
+"""
+
+from __future__ import annotations
+
+REGION = "us-east-1"
+
+# Metrics: each unique namespace + metric name + dimension values is one custom metric, prorated hourly.
+CUSTOM_METRIC_MONTH = 0.30  # USD per metric per month, first 10,000 metrics
+CUSTOM_METRIC_TIER_LIMIT = 10_000  # the next tiers are cheaper; this product stays far below the first
+
+# Alarms (billed per alarm metric per month).
+STANDARD_ALARM_METRIC_MONTH = 0.10  # standard resolution (60 s), per alarm metric
+HIGH_RESOLUTION_ALARM_METRIC_MONTH = 0.30  # 10 s alarms
+ANOMALY_DETECTION_ALARM_METRICS = 3  # an anomaly detection alarm bills as 3 metrics: the metric + 2 bands
+# A metric math alarm bills each metric in its expression; a Metrics Insights query alarm bills each
+# metric the query analyses (both at the standard alarm-metric price).
+COMPOSITE_ALARM_MONTH = 0.50
+
+# Dashboards.
+DASHBOARD_MONTH = 3.00  # USD per dashboard per month
+FREE_DASHBOARDS = 3  # per account, up to 50 metrics each
+
+# API requests.
+API_REQUESTS_PER_1000 = 0.01  # PutMetricData, ListMetrics, GetMetricStatistics, ...: per 1,000 requests
+GET_METRIC_DATA_PER_1000_METRICS = 0.01  # GetMetricData: per 1,000 metrics requested
+FREE_API_REQUESTS = 1_000_000  # per month (not GetMetricData / GetMetricWidgetImage)
+
+# Logs (EMF documents are log events: ingestion is what EMF costs).
+LOGS_INGESTION_PER_GB = 0.50  # standard log class, per GB ingested
+LOGS_STORAGE_PER_GB_MONTH = 0.03  # per GB-month archived (compressed)
+FREE_LOGS_GB = 5
+
+HOURS_PER_MONTH = 730  # AWS's billing month

@@ -28,10 +28,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy lambdas infra tools
+	$(BIN)/mypy lambdas infra tools bench
 
 # pytest exits 5 when it collects no test: make treats any non-zero exit as a failure.
-test: install lint
+test: install lint typecheck
 	$(PY) -m pytest
 
 demo: install

@@ -99,7 +99,7 @@ def main() -> None:
         config = load_config(overrides)
         app = App()
         stack = AIGatewayStack(app, "BenchCost", config=config)
-        out[name] = summarize(Template.from_stack(stack).to_json(), config)
+        out[name] = summarize(dict(Template.from_stack(stack).to_json()), config)
     with open(sys.argv[1], "w") as handle:
         json.dump(out, handle)
 

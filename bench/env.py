@@ -104,7 +104,7 @@ def lambda_stdout(target: str = os.devnull) -> Iterator[None]:
     os.dup2(sink, 1)
     os.close(sink)
     original = sys.stdout
-    sys.stdout = _Unbuffered(original)  # type: ignore[assignment]
+    sys.stdout = _Unbuffered(original)
     try:
         yield
     finally:

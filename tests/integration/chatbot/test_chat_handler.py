@@ -235,3 +235,16 @@ def test_given_implausible_request_time_when_answered_then_emf_stamped_now(
     _call({"message": "when?"}, time_epoch_ms=epoch)
     (doc,) = _emf(capsys)
     assert before <= doc["_aws"]["Timestamp"] <= int(time.time() * 1000)
+
+
+def test_given_several_requests_when_answered_then_each_client_built_once(
+    stack: FakeBedrock, cache_table: Any
+) -> None:
+    from shared.aws_clients import client
+
+    client.cache_clear()
+    for index in range(3):
+        assert _call({"message": f"reuse {index}"})[0] == 200
+    info = client.cache_info()
+    assert info.currsize == 2  # bedrock-runtime and dynamodb, nothing else
+    assert info.hits >= 4  # every later lookup reused the container's clients

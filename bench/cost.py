@@ -41,9 +41,9 @@ PLATFORM_LOG_BYTES = 330  # Lambda's START/END/REPORT lines (with X-Ray) per inv
 ASSUMED_PERF_DIMENSIONS = {"Model": 3, "Provider": 3, "TaskType": 4, "FailureMode": 3}
 ASSUMED_USAGE_SERIES_PER_PATH = 2
 ASSUMED = {
-    "ld_calls_per_series_window": 1.0,  # the runner publishes each series on its own
+    "ld_calls_per_series_window": 12 / 996,  # 12-datum windows packed 83 to a shared call
     "perf_calls_per_run": 6.0,  # 5 gauge endpoints + health
-    "flashback_calls_per_series": 1.0,  # + 1 health call per run
+    "flashback_calls_per_series": 8 / 1000,  # 8 increments per id, shared calls; + 1 health call per run
     "ld_log_bytes_per_series_window": 450.0,
     "perf_log_bytes_per_run": 3000.0,
     "flashback_log_bytes_per_series": 1000.0,

@@ -14,19 +14,24 @@ A non-numeric string is logged and counted, the field keeps its last value, the 
 CloudWatch stores doubles, so an increment above 2^53 is rounded there (relative error < 1.2e-16); the
 checkpoint keeps the exact value, so no error accumulates from one collection to the next.
 Datapoints are stamped with the collection time; dimension AiLlmId (an entry without one: `all`).
+
+Each id's increments are one unit of the series (`runner.Unit`): an unfiltered request for many ids may
+span several PutMetricData calls, and when a later call fails the checkpoint keeps the new totals of the
+ids whose increments were accepted and the old totals of the others, so the next run publishes exactly
+the missing increments.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.common.cloudwatch_writer import Datapoint
 from collectors.common.http import HttpClient, MalformedResponse
-from collectors.common.runner import Run, SeriesOutput, csv
+from collectors.common.runner import Run, SeriesOutput, Unit, csv
 from shared import metric_catalogue as mc
 
 DEFAULT_BASE_URL = "https://backend.flashback.tech"
@@ -68,6 +73,7 @@ def totals_key(ai_llm_id: str, field_name: str) -> str:
 @dataclass(slots=True)
 class Increments:
     datapoints: list[Datapoint] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # the totals key of each datapoint
     totals: dict[str, int] = field(default_factory=dict)
     invalid: list[dict[str, Any]] = field(default_factory=list)
     baselined: list[str] = field(default_factory=list)
@@ -115,7 +121,48 @@ def increments(
             else:
                 delta = value - last
             result.datapoints.append(Datapoint(metric, delta, timestamp_ms, dims))
+            result.keys.append(key)
     return result
+
+
+class PrefixTotals(Mapping[str, int]):
+    """The totals to store when only the first `upto` datapoints were published: their keys take the new
+    totals, every other key keeps `before` (the previous totals plus the new baselines). Built on first
+    use, so a unit per id costs no copy until the one commit that needs it."""
+
+    def __init__(
+        self, before: Mapping[str, int], after: Mapping[str, int], keys: list[str], upto: int
+    ) -> None:
+        self._before, self._after, self._keys, self._upto = before, after, keys, upto
+        self._built: dict[str, int] | None = None
+
+    def _values(self) -> dict[str, int]:
+        if self._built is None:
+            built = dict(self._before)
+            for key in self._keys[: self._upto]:
+                built[key] = self._after[key]
+            self._built = built
+        return self._built
+
+    def __getitem__(self, key: str) -> int:
+        return self._values()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+
+def id_units(result: Increments, previous: Mapping[str, int]) -> tuple[Unit, ...]:
+    """One unit per id (its datapoints are contiguous), each with the totals once it is published."""
+    before = {**previous, **{key: result.totals[key] for key in result.baselined}}
+    units: list[Unit] = []
+    points = result.datapoints
+    for index, point in enumerate(points):
+        if index + 1 == len(points) or points[index + 1].dimensions != point.dimensions:
+            units.append(Unit(index + 1, totals=PrefixTotals(before, result.totals, result.keys, index + 1)))
+    return tuple(units)
 
 
 def _series(run: Run, http: HttpClient, ai_llm_id: str | None) -> None:
@@ -142,7 +189,9 @@ def _series(run: Run, http: HttpClient, ai_llm_id: str | None) -> None:
             run.log.info(
                 "baseline stored, nothing published", extra={"series": series, "fields": result.baselined}
             )
-        return SeriesOutput(result.datapoints, totals=result.totals)
+        return SeriesOutput(
+            result.datapoints, totals=result.totals, units=id_units(result, checkpoint.totals)
+        )
 
     run.process_series(series, plan, fetch)
 

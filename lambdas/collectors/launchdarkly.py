@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 from collectors.common.cloudwatch_writer import MAX_AGE_MS, MAX_DIMENSION_VALUE, Datapoint
 from collectors.common.http import HttpClient, MalformedResponse, VendorHTTPError
-from collectors.common.runner import OutOfTime, Run, SeriesOutput, csv, env_int
+from collectors.common.runner import OutOfTime, Run, SeriesOutput, Unit, csv, env_int
 from shared import metric_catalogue as mc
 
 DEFAULT_BASE_URL = "https://app.launchdarkly.com"
@@ -300,6 +300,7 @@ def _ai_config_series(
                 },
             )
         points: list[Datapoint] = []
+        units: list[Unit] = []  # one per window read: the checkpoint may stop after any of them
         mark = None
         partial = False
         for start, end in window_plan.windows:
@@ -326,7 +327,8 @@ def _ai_config_series(
             zeros.windows_all_zero += int(all_zero)
             points.extend(window_points)
             mark = end
-        return SeriesOutput(points, mark=mark, partial=partial)
+            units.append(Unit(len(points), mark=end))
+        return SeriesOutput(points, mark=mark, partial=partial, units=tuple(units))
 
     run.process_series(series, plan, fetch)
 
@@ -351,7 +353,14 @@ def _usage_series(run: Run, http: HttpClient, settings: LaunchDarklySettings, pa
         result = usage_datapoints(body, path, usage, run.now_ms)
         if result.skipped:
             run.invalid_value(series, {"skipped_values": result.skipped})
-        return SeriesOutput(result.datapoints, mark=result.mark)
+        # One unit per bucket, oldest first: the checkpoint may stop after any published bucket.
+        points = sorted(result.datapoints, key=lambda point: point.timestamp_ms)
+        units = tuple(
+            Unit(index + 1, mark=point.timestamp_ms)
+            for index, point in enumerate(points)
+            if index + 1 == len(points) or points[index + 1].timestamp_ms != point.timestamp_ms
+        )
+        return SeriesOutput(points, mark=result.mark, units=units)
 
     run.process_series(series, plan, fetch)
 

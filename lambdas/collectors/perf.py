@@ -23,7 +23,7 @@ from typing import Any
 
 from collectors.common.cloudwatch_writer import MAX_AGE_MS, Datapoint
 from collectors.common.http import HttpClient, MalformedResponse
-from collectors.common.runner import Run, SeriesOutput, env_int
+from collectors.common.runner import Run, SeriesOutput, Unit, env_int
 from shared import metric_catalogue as mc
 
 DEFAULT_BASE_URL = "https://api.withperf.pro"
@@ -251,7 +251,15 @@ def _daily_series(run: Run, http: HttpClient, settings: PerfSettings) -> None:
         body = http.get_json("/v1/metrics/daily", {"days": daily.days})
         mapped, newest = map_daily(body, daily)
         _report_invalid(run, series, mapped)
-        return SeriesOutput(mapped.datapoints, mark=newest)
+        # One unit per day, oldest first (the levels travel with the newest): the checkpoint may stop
+        # after any published day.
+        points = sorted(mapped.datapoints, key=lambda point: point.timestamp_ms)
+        units = tuple(
+            Unit(index + 1, mark=point.timestamp_ms)
+            for index, point in enumerate(points)
+            if index + 1 == len(points) or points[index + 1].timestamp_ms != point.timestamp_ms
+        )
+        return SeriesOutput(points, mark=newest, units=units)
 
     run.process_series(series, plan, fetch)
 

@@ -11,27 +11,44 @@ One item per (`source`, `series`) in `CHECKPOINT_TABLE_NAME` (keys from `shared.
 | `pending` | M | the claim in flight: `run_id`, `claimed_at` (epoch ms), `target` (what it publishes) |
 | `updated_at`, `updated_by` | N, S | the last commit |
 
-The protocol, per series and run:
+The protocol, per series and run (the runner claims and fetches every due series first, then publishes
+them together in shared PutMetricData calls, then commits each one):
 
 1. **claim**: load the item (strongly consistent). If a claim is pending and younger than the lease
    (default 600 s), another run owns the series: skip it. Otherwise write `pending = {run_id, now, target}`
    and `version + 1`, on the condition that `version` is still the one loaded (or the item does not exist
    yet). Two runs racing for one series both read version v; exactly one conditional write succeeds, the
    other run skips the series (counted and logged as `claims_lost`).
-2. **publish** the series' datapoints with PutMetricData (the vendor is asked after the claim, so the data
-   published always matches the checkpoint it advances from).
+2. **publish** the series' datapoints with PutMetricData, in calls shared with other series (the vendor is
+   asked after the claim, so the data published always matches the checkpoint it advances from). A series'
+   datapoints come in units (an AI Config window, a usage bucket, a Perf day, one Flashback id's
+   increments; one unit for a Perf gauge tick); calls hold whole units, so a series spans calls only
+   between units.
 3. **commit**: set the new `mark`/`totals`, remove `pending`, `version + 1`, on the condition that the
-   version and `pending.run_id` are still ours. A failed fetch or publish **releases** the claim instead
-   (remove `pending`, `version + 1`), so the next run retries at once and nothing is lost.
+   version and `pending.run_id` are still ours. When only the first units' calls were accepted, the commit
+   sets the mark of the last of those units, or for Flashback the new totals of those ids only (the rest
+   follows next run). A failed fetch, or a publish in
+   which no unit was accepted, **releases** the claim instead (remove `pending`, `version + 1`), so the
+   next run retries at once and nothing is lost.
 
-Guarantee: a checkpoint advances only after CloudWatch accepted every datapoint it covers, and a
-redelivered event, a Lambda retry or a concurrent run never publishes a committed window again. The one
-duplicate left is a run that dies between 2 and 3 (timeout, OOM, kill): its claim goes stale and, once the
-lease has passed, the next run re-claims and republishes that run's un-committed data. The duplicate is
-bounded by one run's batch per series: at most `LAUNCHDARKLY_MAX_WINDOWS_PER_RUN` AI Config windows, the
-usage buckets and Perf days of that run, one Perf gauge tick, one Flashback increment. Nothing is lost
-either way. (Exactly once without that window would need CloudWatch to accept an idempotency key, which
-PutMetricData does not.) Tests inject the crash with `collectors.common.runner.crash_point`.
+Guarantee: a checkpoint advances only after CloudWatch accepted every datapoint it covers, it never
+covers a datapoint CloudWatch did not accept, and once a call of a series fails its later datapoints are
+not sent; so a failed call, a redelivered event, a Lambda retry or a concurrent run never publishes a
+datapoint twice. Two duplicates are left, both bounded:
+- a run that dies between 2 and 3 (timeout, OOM, kill): its claims go stale and, once the lease has
+  passed, the next run re-claims and republishes what it had published but not committed. Commits follow
+  each call, so that is the series whose calls had just completed (about one call, <= 1000 datapoints,
+  plus the earlier units of a series that straddles into it); per series it is at most one run's batch:
+  `LAUNCHDARKLY_MAX_WINDOWS_PER_RUN` AI Config windows, the usage buckets and Perf days of that run, one
+  Perf gauge tick, one Flashback increment. (Series claimed and fetched but not yet published when the
+  run dies publish nothing; they wait for the lease, then are read again.)
+- a single unit with more than 1000 datapoints (or spanning namespaces) needs calls of its own; if one
+  of them fails after another was accepted, the unit is republished whole by the next run, so its
+  accepted part counts twice. The vendors' units are far smaller (12 datapoints per AI Config window, 8
+  per Flashback id, about a hundred at most per Perf gauge tick, one per metadata entry per usage bucket).
+Nothing is lost either way. (Exactly once without those windows would need CloudWatch to accept an
+idempotency key, which PutMetricData does not.) Tests inject the crash with
+`collectors.common.runner.crash_point`.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ Rules (CloudWatch's PutMetricData limits):
 Every drop is counted by reason. Throttling and 5xx are retried by botocore's standard retry mode (the
 client is built with an explicit attempt budget). A batch that still fails raises `PublishError`
 carrying how many datums earlier batches got accepted, so the caller does not advance its checkpoint.
+
+Two ways in: `publish(points)` validates, batches and sends one list (the run's health); the runner's
+shared batching uses `validate` (one point -> datum or drop reason), `pack` (many callers' pieces ->
+`Batch`es, a piece never split unless it alone exceeds a call) and `put` (one `Batch`, one call).
 """
 
 from __future__ import annotations
@@ -151,6 +155,16 @@ def plan_batches(
     return batches
 
 
+@dataclass(slots=True)
+class Batch:
+    """One PutMetricData call: its datums and, per piece packed into it, the piece's tag and datum count."""
+
+    namespace: str
+    datums: list[dict[str, Any]] = field(default_factory=list)
+    parts: list[tuple[Any, int]] = field(default_factory=list)  # (tag, datums of that piece in this call)
+    size: int = 0
+
+
 class CloudWatchWriter:
     """Validates, batches and publishes datapoints; `publish` returns what CloudWatch accepted."""
 
@@ -167,26 +181,89 @@ class CloudWatchWriter:
         self._max_datums = max_datums
         self._max_bytes = max_bytes
 
+    def now_ms(self) -> int:
+        """The writer's notion of now (the run's), against which timestamps are checked."""
+        return int(self._clock() * 1000)
+
+    def validate(self, point: Datapoint, now_ms: int | None = None) -> tuple[dict[str, Any] | None, str]:
+        """(the datum to send, "") or (None, the drop reason)."""
+        now_ms = self.now_ms() if now_ms is None else now_ms
+        value, reason = check_value(point.value, point.signed)
+        if value is None:
+            return None, reason
+        if point.timestamp_ms < now_ms - MAX_AGE_MS:
+            return None, "too_old"
+        if point.timestamp_ms > now_ms + MAX_FUTURE_MS:
+            return None, "future"
+        if not _dimensions_ok(point.dimensions):
+            return None, "dimensions"
+        return _datum(point, value), ""
+
+    def pack(self, pieces: Iterable[tuple[Any, str, list[dict[str, Any]]]]) -> list[Batch]:
+        """Pack ordered pieces (tag, namespace, datums) into as few calls as whole pieces allow.
+
+        Per namespace, pieces go into the open call in order while it stays within the count and size
+        limits; a piece that does not fit closes the call and opens the next (so a piece is never split
+        between calls, and one tag's pieces land in calls in their order). A piece that alone exceeds a
+        call gets consecutive calls of its own (the last one stays open for the pieces after it). Calls
+        come back in the order they close, the still-open ones last (in namespace order of first use).
+        """
+        calls: list[Batch] = []
+        open_calls: dict[str, Batch] = {}
+        base = _REQUEST_OVERHEAD
+        for tag, namespace, datums in pieces:
+            if not datums:
+                continue
+            sizes = [datum_size(d) for d in datums]
+            need = sum(sizes)
+            call = open_calls.get(namespace) or Batch(namespace, size=base + len(namespace))
+            if call.datums and (
+                len(call.datums) + len(datums) > self._max_datums or call.size + need > self._max_bytes
+            ):
+                calls.append(call)
+                call = Batch(namespace, size=base + len(namespace))
+            if len(datums) > self._max_datums or call.size + need > self._max_bytes:
+                # Only an oversize piece gets here (the call is empty): split it over calls of its own.
+                count = 0
+                for datum, size in zip(datums, sizes, strict=True):
+                    if call.datums and (
+                        len(call.datums) >= self._max_datums or call.size + size > self._max_bytes
+                    ):
+                        call.parts.append((tag, count))
+                        calls.append(call)
+                        call, count = Batch(namespace, size=base + len(namespace)), 0
+                    call.datums.append(datum)
+                    call.size += size
+                    count += 1
+                call.parts.append((tag, count))
+            else:
+                call.datums.extend(datums)
+                call.size += need
+                call.parts.append((tag, len(datums)))
+            open_calls[namespace] = call
+        calls.extend(call for call in open_calls.values() if call.datums)
+        return calls
+
+    def put(self, batch: Batch) -> None:
+        """One PutMetricData call (botocore retries it); raises PublishError when it still fails."""
+        try:
+            self._cloudwatch().put_metric_data(Namespace=batch.namespace, MetricData=batch.datums)
+        except (ClientError, BotoCoreError) as exc:
+            raise PublishError(
+                f"PutMetricData {batch.namespace} ({len(batch.datums)} datums) failed: {exc}", 0
+            ) from exc
+
     def prepare(self, points: Iterable[Datapoint]) -> tuple[dict[str, list[dict[str, Any]]], Counter[str]]:
         """Valid datums grouped by namespace, and the drop counts."""
-        now_ms = int(self._clock() * 1000)
+        now_ms = self.now_ms()
         by_namespace: dict[str, list[dict[str, Any]]] = {}
         dropped: Counter[str] = Counter()
         for point in points:
-            value, reason = check_value(point.value, point.signed)
-            if value is None:
+            datum, reason = self.validate(point, now_ms)
+            if datum is None:
                 dropped[reason] += 1
                 continue
-            if point.timestamp_ms < now_ms - MAX_AGE_MS:
-                dropped["too_old"] += 1
-                continue
-            if point.timestamp_ms > now_ms + MAX_FUTURE_MS:
-                dropped["future"] += 1
-                continue
-            if not _dimensions_ok(point.dimensions):
-                dropped["dimensions"] += 1
-                continue
-            by_namespace.setdefault(point.metric.namespace, []).append(_datum(point, value))
+            by_namespace.setdefault(point.metric.namespace, []).append(datum)
         return by_namespace, dropped
 
     def publish(self, points: Iterable[Datapoint]) -> WriteResult:

@@ -11,11 +11,15 @@ between scheduled runs. Each call carries its own `Timeout` and `Retry`:
   window, so nothing is lost);
 - LaunchDarkly's `X-Ratelimit-Route-Remaining` / `X-Ratelimit-Global-Remaining` / `X-Ratelimit-Reset`
   (epoch ms) headers: when a remaining count reaches 0 the next call waits until the reset, at most
-  `rate_limit_wait_max` seconds.
+  `rate_limit_wait_max` seconds (`COLLECTOR_HTTP_RATE_LIMIT_WAIT_MAX_SECONDS`; the LaunchDarkly collector
+  defaults it to 60 s, LaunchDarkly's rate-limit window, the others keep 10 s and never wait on it).
 
 Worst case for one call: `max_attempts * (connect_timeout + read_timeout)` plus
 `(max_attempts - 1) * max(backoff_max, retry_after_max)` plus one `rate_limit_wait_max`; `worst_case_seconds`
-computes it so the runner stops starting calls that could not finish inside the Lambda timeout.
+computes it so the runner stops starting calls that could not finish inside the Lambda timeout. A client
+honouring LaunchDarkly's headers knows before each call whether it must wait and how long:
+`next_call_worst_case_seconds` counts that wait instead of the cap (0 unless a remaining count hit 0), so a
+60 s cap does not take a minute from every call's budget.
 
 Every failure is a `VendorHTTPError` carrying the status and the first `BODY_LIMIT` characters of the
 body (the collectors log it: a 403 or 500 body says why). Tokens travel in headers only and are never
@@ -49,6 +53,8 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 LD_ROUTE_REMAINING = "X-Ratelimit-Route-Remaining"
 LD_GLOBAL_REMAINING = "X-Ratelimit-Global-Remaining"
 LD_RESET = "X-Ratelimit-Reset"
+RATE_LIMIT_WAIT_ENV = "COLLECTOR_HTTP_RATE_LIMIT_WAIT_MAX_SECONDS"
+LD_RATE_LIMIT_WAIT_MAX_DEFAULT = 60.0  # LaunchDarkly's rate-limit window: a wait up to the reset fits it
 
 
 # --- Errors ------------------------------------------------------------------------------------
@@ -147,16 +153,16 @@ class HttpSettings:
             backoff_factor=number("COLLECTOR_HTTP_BACKOFF_SECONDS", d.backoff_factor, 0, 30),
             backoff_max=number("COLLECTOR_HTTP_BACKOFF_MAX_SECONDS", d.backoff_max, 0, 60),
             retry_after_max=number("COLLECTOR_HTTP_RETRY_AFTER_MAX_SECONDS", d.retry_after_max, 0, 120),
-            rate_limit_wait_max=number(
-                "COLLECTOR_HTTP_RATE_LIMIT_WAIT_MAX_SECONDS", d.rate_limit_wait_max, 0, 120
-            ),
+            rate_limit_wait_max=number(RATE_LIMIT_WAIT_ENV, d.rate_limit_wait_max, 0, 120),
         )
 
-    def worst_case_seconds(self) -> float:
-        """The longest one call can take, every retry and wait included."""
+    def worst_case_seconds(self, rate_limit_wait: float | None = None) -> float:
+        """The longest one call can take, every retry and wait included (`rate_limit_wait`: the
+        rate-limit wait before it when known, else the cap)."""
         attempts = self.max_attempts
         waits = (attempts - 1) * max(self.backoff_max, self.retry_after_max)
-        return attempts * (self.connect_timeout + self.read_timeout) + waits + self.rate_limit_wait_max
+        wait = self.rate_limit_wait_max if rate_limit_wait is None else rate_limit_wait
+        return attempts * (self.connect_timeout + self.read_timeout) + waits + wait
 
 
 @dataclass(slots=True)
@@ -275,6 +281,19 @@ class HttpClient:
             retry_after_cap=s.retry_after_max,
             backoff_cap=s.backoff_max,
         )
+
+    def pending_rate_limit_wait(self) -> float:
+        """Seconds the next call will wait for LaunchDarkly's rate-limit reset (0 when it will not)."""
+        if not self._honour_ld:
+            return 0.0
+        return max(0.0, min(self._not_before - self._clock(), self.settings.rate_limit_wait_max))
+
+    def next_call_worst_case_seconds(self) -> float:
+        """The next call's worst case: with LaunchDarkly's headers honoured, the wait it will really
+        make (known from the last answer); otherwise the settings' full worst case, as before."""
+        if not self._honour_ld:
+            return self.settings.worst_case_seconds()
+        return self.settings.worst_case_seconds(rate_limit_wait=self.pending_rate_limit_wait())
 
     def _wait_for_rate_limit(self) -> None:
         delay = self._not_before - self._clock()

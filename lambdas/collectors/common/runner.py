@@ -1,10 +1,31 @@
-"""One collector run: series processed under claims, health published, failures surfaced.
+"""One collector run: series claimed and fetched, published together in shared calls, committed per unit.
 
 `run_collector` drives a vendor's `collect(run)`; the vendor module calls `run.process_series(...)` once
 per checkpointed series with two functions: `plan(checkpoint)` (pure: what is due, or None) and
-`fetch(plan, checkpoint)` (vendor calls and mapping: datapoints plus the new mark/totals). The runner does
-the claim -> publish -> commit protocol of `checkpoints.py` around them, so every vendor gets the same
-exactly-once rules, error accounting and logs.
+`fetch(plan, checkpoint)` (vendor calls and mapping: datapoints plus the new mark/totals, optionally split
+into `Unit`s). The runner does the protocol of `checkpoints.py` around them, so every vendor gets the same
+exactly-once rules, error accounting and logs:
+
+1. per series: load, plan, **claim**, **fetch** (errors, the time budget and lost claims are settled here,
+   per series, as before); the datapoints are validated and held;
+2. **publish** (`flush`): the held datapoints of all series go out together, packed in order into shared
+   PutMetricData calls (one namespace per call, <= 1000 datums, < 900 kB estimated). A unit (an AI
+   Config window, a usage bucket, a Perf day, one Flashback id's increments, a whole Perf gauge tick) is
+   never split between calls unless it alone exceeds one; a series spans calls only at a unit boundary;
+3. after each call, every series whose calls are all done is **committed** up to its last unit whose
+   datapoints were all accepted (all units: the new mark or totals, outcome ok; some: that unit's mark
+   or totals, outcome partial, the rest follows next run), or **released** when none was (outcome
+   failed), so the next run republishes exactly what is missing. Once a call fails, later calls leave
+   out that series' datapoints, so what CloudWatch holds of a series is always a prefix of whole units
+   and a retry never double counts. (One exception, documented in `checkpoints.py`: a unit that alone
+   needs several calls and loses one after another was accepted.)
+
+PutMetricData calls per run: per namespace, ceil(datums / 1000) when units fill calls exactly, else a
+little more because whole units are packed (AI Config windows are 12 datums, so a call holds 83 windows =
+996: 12,000 datums take 13 calls, not 12); plus one health call. A flush also starts whenever
+`FLUSH_DATAPOINTS` (10,000) datums or `FLUSH_SERIES` (1,000) series are held, which bounds the run's
+memory and the commits left for the reserve; each such flush may leave one partly filled call per
+namespace. Exactness of the data comes first, the call count second.
 
 Health: at the end of every run (failed ones too) one PutMetricData to `AIGateway/Collectors`, dimension
 Source: CollectorRuns = 1, CollectorErrors = failed vendor calls (plus a token that could not be read),
@@ -15,8 +36,12 @@ retry policy and dead-letter queue engage. Series with nothing due, or owned by 
 successes nor failures.
 
 Time budget: before each vendor call the HTTP client checks the Lambda's remaining time against the
-worst case of one call plus `COLLECTOR_TIME_RESERVE_SECONDS` (default 15 s, for the commits and the
-health); when it would not fit, the series is released (nothing lost, the next run resumes there).
+worst case of that call plus `COLLECTOR_TIME_RESERVE_SECONDS` (default 15 s, for one flush's calls and
+commits and the health); when it would not fit, the series is released, what is held is published and
+committed at once, and the series after it are left untouched (`deferred`; nothing lost, the next run
+resumes there). The worst case of a LaunchDarkly call counts the rate-limit wait only when LaunchDarkly
+announced one (remaining == 0), up to its 60 s cap: 59.15 s + 15 s normally, 134.15 s at most, inside the
+function's 300 s. Perf and Flashback keep the full formula with the 10 s cap (69.15 s + 15 s).
 """
 
 from __future__ import annotations
@@ -26,7 +51,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,16 +60,26 @@ from collectors.common.checkpoints import (
     CheckpointError,
     CheckpointStore,
     CheckpointUnavailable,
+    Claim,
     ClaimLost,
     CommitConflict,
 )
-from collectors.common.cloudwatch_writer import CloudWatchWriter, Datapoint, PublishError, WriteResult
-from collectors.common.http import HttpClient, HttpSettings, HttpStats, VendorHTTPError
+from collectors.common.cloudwatch_writer import Batch, CloudWatchWriter, Datapoint, PublishError
+from collectors.common.http import (
+    LD_RATE_LIMIT_WAIT_MAX_DEFAULT,
+    RATE_LIMIT_WAIT_ENV,
+    HttpClient,
+    HttpSettings,
+    HttpStats,
+    VendorHTTPError,
+)
 from collectors.common.secrets import SecretUnavailable, get_token
 from shared import metric_catalogue as mc
 from shared.aws_clients import client
 
 DEFAULT_RESERVE_SECONDS = 15.0
+FLUSH_DATAPOINTS = 10_000  # publish and commit once this many datums are held (bounds the run's memory)
+FLUSH_SERIES = 1_000  # ... or this many series (bounds the commits one flush leaves for the reserve)
 
 # Test seams (module attributes so tests monkeypatch them; production never touches them).
 clock: Callable[[], float] = time.time
@@ -60,13 +95,68 @@ class OutOfTime(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Unit:
+    """The end of one unit of a series' datapoints and the checkpoint state once it is published.
+
+    A unit is what a checkpoint can stand between: an AI Config window (mark = the window's end), a
+    usage bucket or a Perf day (mark = its start), one Flashback id (totals = the previous ones with
+    that id's and the earlier ids' new totals). `end` indexes `SeriesOutput.datapoints` just past the
+    unit's last datapoint.
+    """
+
+    end: int
+    mark: int | None = None
+    totals: Mapping[str, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SeriesOutput:
-    """What one series' fetch produced: datapoints and the checkpoint state they advance to."""
+    """What one series' fetch produced: datapoints and the checkpoint state they advance to.
+
+    `units` (optional, in order) splits the datapoints where the checkpoint may stop when only the
+    first units got published; without it the whole output is one unit (a Perf gauge tick). The last
+    unit always ends the output and carries `mark`/`totals`.
+    """
 
     datapoints: list[Datapoint]
     mark: int | None = None
     totals: Mapping[str, int] | None = None
     partial: bool = False  # some vendor calls failed; the mark only covers what succeeded
+    units: tuple[Unit, ...] = ()
+
+    def unit_bounds(self) -> list[Unit]:
+        size = len(self.datapoints)
+        bounds: list[Unit] = []
+        for unit in self.units:
+            if 0 < unit.end < size and (not bounds or unit.end > bounds[-1].end):
+                bounds.append(unit)
+        bounds.append(Unit(size, self.mark, self.totals))
+        return bounds
+
+
+@dataclass(slots=True)
+class _Held:
+    """A claimed and fetched series waiting for the shared publish."""
+
+    series: str
+    claim: Claim
+    output: SeriesOutput
+    target: str
+    fields: dict[str, Any]
+    units: list[Unit]
+    pieces: list[dict[str, list[dict[str, Any]]]]  # per unit: namespace -> valid datums
+    dropped: Counter[str]
+    calls_left: list[int] = field(default_factory=list)  # per unit: its calls not yet accepted
+    open_calls: int = 0  # calls with this series' datums not yet sent (or skipped)
+    accepted: int = 0
+    failed: bool = False
+
+    def __post_init__(self) -> None:
+        self.calls_left = [0] * len(self.units)
+
+    @property
+    def datums(self) -> int:
+        return sum(len(datums) for piece in self.pieces for datums in piece.values())
 
 
 @dataclass(slots=True)
@@ -150,8 +240,12 @@ class Run:
             self.config_error = exc
             self.http_settings = HttpSettings()
             self.reserve_seconds = DEFAULT_RESERVE_SECONDS
+        self._explicit_http_settings = http_settings is not None
         self.http_stats = HttpStats()
         self.stats = RunStats()
+        self._pending: list[_Held] = []
+        self._pending_datums = 0
+        self._out_of_time = False
         self._store = store
         self.writer = writer or CloudWatchWriter(
             lambda: client("cloudwatch", max_attempts=5, connect_timeout=2.0, read_timeout=5.0),
@@ -175,20 +269,37 @@ class Run:
         return float("inf")
 
     def http(self, base_url: str, headers: Mapping[str, str], *, ld_rate_limits: bool = False) -> HttpClient:
-        return HttpClient(
+        """A vendor client whose calls are refused (OutOfTime) when their worst case would not fit.
+
+        With `ld_rate_limits` (LaunchDarkly) the rate-limit wait cap defaults to LaunchDarkly's 60 s
+        window instead of 10 s (unless `COLLECTOR_HTTP_RATE_LIMIT_WAIT_MAX_SECONDS` is set)."""
+        settings = self.http_settings
+        explicit = self._explicit_http_settings or os.environ.get(RATE_LIMIT_WAIT_ENV, "").strip()
+        if ld_rate_limits and not explicit:
+            settings = replace(settings, rate_limit_wait_max=LD_RATE_LIMIT_WAIT_MAX_DEFAULT)
+        http: HttpClient
+
+        def before_call() -> None:
+            self.ensure_time_for_call(http.next_call_worst_case_seconds())
+
+        http = HttpClient(
             base_url,
             headers,
-            self.http_settings,
+            settings,
             stats=self.http_stats,
             honour_ld_rate_limits=ld_rate_limits,
-            before_call=self.ensure_time_for_call,
+            before_call=before_call,
         )
+        return http
 
     def token(self, secret_env: str) -> str:
         return get_token(os.environ.get(secret_env, "").strip(), secret_env)
 
-    def ensure_time_for_call(self) -> None:
-        needed = self.http_settings.worst_case_seconds() + self.reserve_seconds
+    def ensure_time_for_call(self, call_seconds: float | None = None) -> None:
+        """Raise OutOfTime unless the next call's worst case plus the reserve fits the time left."""
+        if call_seconds is None:
+            call_seconds = self.http_settings.worst_case_seconds()
+        needed = call_seconds + self.reserve_seconds
         if self.seconds_left() < needed:
             raise OutOfTime(f"{self.seconds_left():.1f}s left, a vendor call may need {needed:.1f}s")
 
@@ -210,7 +321,7 @@ class Run:
         self.stats.invalid_values += 1
         self.log.warning("invalid value skipped", extra={"source": self.source, "series": series, **detail})
 
-    # --- the claim -> publish -> commit protocol ---------------------------------------------
+    # --- the claim -> fetch, then publish -> commit protocol ------------------------------------
     def process_series(
         self,
         series: str,
@@ -218,12 +329,19 @@ class Run:
         fetch: Callable[[Any, Checkpoint], SeriesOutput],
         describe: Callable[[Any], str] = str,
     ) -> str:
-        """Run one series; returns its outcome (ok, partial, failed, noop, claims_lost, deferred)."""
-        outcome = self._process(series, plan, fetch, describe)
-        self.stats.series[outcome] += 1
+        """Claim and fetch one series; its datapoints wait for the shared publish (`flush`).
+
+        Returns the outcome when it is already settled (noop, claims_lost, failed, deferred), else
+        `fetched`: the series is then counted as ok, partial or failed once it is published and committed.
+        """
+        outcome = self._claim_and_fetch(series, plan, fetch, describe)
+        if outcome != "fetched":
+            self.stats.series[outcome] += 1
+        if self._pending_datums >= FLUSH_DATAPOINTS or len(self._pending) >= FLUSH_SERIES:
+            self.flush()
         return outcome
 
-    def _process(
+    def _claim_and_fetch(
         self,
         series: str,
         plan_fn: Callable[[Checkpoint], Any],
@@ -231,6 +349,9 @@ class Run:
         describe: Callable[[Any], str],
     ) -> str:
         fields = {"source": self.source, "series": series, "run_id": self.run_id}
+        if self._out_of_time:
+            self.log.debug("out of time: series left for the next run", extra=fields)
+            return "deferred"
         try:
             checkpoint = self.store.load(self.source, series)
         except CheckpointUnavailable as exc:
@@ -240,8 +361,9 @@ class Run:
         if plan is None:
             self.log.debug("nothing due", extra=fields)
             return "noop"
+        target = describe(plan)
         try:
-            claim = self.store.claim(checkpoint, self.run_id, self.now_ms, describe(plan))
+            claim = self.store.claim(checkpoint, self.run_id, self.now_ms, target)
         except ClaimLost as exc:
             self.log.warning(
                 "claim lost: another run owns the series, skipped", extra={**fields, "reason": str(exc)}
@@ -258,6 +380,9 @@ class Run:
             self.log.warning(
                 "out of time: series deferred to the next run", extra={**fields, "reason": str(exc)}
             )
+            # Publish and commit what is fetched now, inside the reserve; later series are left alone.
+            self._out_of_time = True
+            self.flush()
             return "deferred"
         except VendorHTTPError as exc:
             self.vendor_error(exc, series)
@@ -267,51 +392,153 @@ class Run:
             self.log.exception("series failed", extra=fields)
             self._release(claim, fields)
             return "failed"
+        self._hold(series, claim, output, target, fields)
+        return "fetched"
 
-        try:
-            result = self.writer.publish(output.datapoints)
-        except PublishError as exc:
-            self.stats.published += exc.accepted
+    def _hold(
+        self, series: str, claim: Claim, output: SeriesOutput, target: str, fields: Mapping[str, Any]
+    ) -> None:
+        """Validate the fetched datapoints and keep them, unit by unit, for the shared publish."""
+        units = output.unit_bounds()
+        pieces: list[dict[str, list[dict[str, Any]]]] = []
+        dropped: Counter[str] = Counter()
+        now_ms = self.writer.now_ms()
+        begin = 0
+        for unit in units:
+            by_namespace: dict[str, list[dict[str, Any]]] = {}
+            for point in output.datapoints[begin : unit.end]:
+                datum, reason = self.writer.validate(point, now_ms)
+                if datum is None:
+                    dropped[reason] += 1
+                else:
+                    by_namespace.setdefault(point.metric.namespace, []).append(datum)
+            pieces.append(by_namespace)
+            begin = unit.end
+        held = _Held(series, claim, output, target, dict(fields), units, pieces, dropped)
+        self._pending.append(held)
+        self._pending_datums += held.datums
+
+    def flush(self) -> None:
+        """Publish every held series' datapoints in shared calls, then commit or release each series.
+
+        Calls are sent in order; after each one, every series whose calls are all done is settled:
+        committed up to its last unit whose datapoints were all accepted (all of them: the new mark or
+        totals; some: that unit's mark, outcome `partial`), or released when no unit was (`failed`).
+        Once a call fails, the later calls leave out that series' datapoints, so what CloudWatch accepted
+        of a series is always a prefix of whole units (except a unit that alone needs several calls).
+        """
+        held, self._pending, self._pending_datums = self._pending, [], 0
+        if not held:
+            return
+        pieces = (
+            ((index, unit), namespace, datums)
+            for index, entry in enumerate(held)
+            for unit, by_namespace in enumerate(entry.pieces)
+            for namespace, datums in by_namespace.items()
+        )
+        calls = self.writer.pack(pieces)
+        for call in calls:
+            for (index, unit), _count in call.parts:
+                held[index].calls_left[unit] += 1
+                held[index].open_calls += 1
+        for entry in held:
+            if entry.open_calls == 0:
+                self._settle(entry)
+        for call in calls:
+            self._send(call, held)
+
+    def _send(self, call: Batch, held: list[_Held]) -> None:
+        parts = [(held[index], unit, count) for (index, unit), count in call.parts]
+        if any(entry.failed for entry, _, _ in parts):  # leave out series that already lost a call
+            datums: list[dict[str, Any]] = []
+            offset = 0
+            kept: list[tuple[Any, int]] = []
+            for (tag, count), (entry, _, _) in zip(call.parts, parts, strict=True):
+                if not entry.failed:
+                    datums.extend(call.datums[offset : offset + count])
+                    kept.append((tag, count))
+                offset += count
+            call = Batch(call.namespace, datums, kept, call.size)
+        sent = [(entry, unit, count) for entry, unit, count in parts if not entry.failed]
+        if call.datums:
+            try:
+                self.writer.put(call)
+            except PublishError as exc:
+                self.log.error(
+                    "PutMetricData failed after retries: its series are released or committed up to "
+                    "their last published unit",
+                    extra={
+                        "source": self.source,
+                        "error": str(exc),
+                        "namespace": call.namespace,
+                        "datums": len(call.datums),
+                        "series": sorted({entry.series for entry, _, _ in sent})[:50],
+                    },
+                )
+                for entry, _, _ in sent:
+                    entry.failed = True
+            else:
+                self.stats.publish_calls += 1
+                self.stats.published += len(call.datums)
+                for entry, unit, count in sent:
+                    entry.calls_left[unit] -= 1
+                    entry.accepted += count
+        for entry, _, _ in parts:
+            entry.open_calls -= 1
+            if entry.open_calls == 0:
+                self._settle(entry)
+
+    def _settle(self, entry: _Held) -> None:
+        """Commit the series up to its last fully accepted unit, or release it."""
+        fields = entry.fields
+        done = 0
+        while done < len(entry.units) and entry.calls_left[done] == 0:
+            done += 1
+        self.stats.dropped.update(entry.dropped)
+        if entry.dropped:
+            self.log.warning("datapoints dropped", extra={**fields, "dropped": dict(entry.dropped)})
+        if done == 0:
             self.log.error(
-                "PutMetricData failed: checkpoint not advanced", extra={**fields, "error": str(exc)}
+                "PutMetricData failed: checkpoint not advanced", extra={**fields, "published": entry.accepted}
             )
-            self._release(claim, fields)
-            return "failed"
-        self._account(result)
+            self._release(entry.claim, fields)
+            self.stats.series["failed"] += 1
+            return
+        complete = done == len(entry.units)
+        unit = entry.units[done - 1]
+        mark, totals = (entry.output.mark, entry.output.totals) if complete else (unit.mark, unit.totals)
 
         if crash_point is not None:
-            crash_point(self.source, series)
+            crash_point(self.source, entry.series)
 
         try:
-            self.store.commit(claim, self.now_ms, mark=output.mark, totals=output.totals)
+            self.store.commit(entry.claim, self.now_ms, mark=mark, totals=totals)
         except CheckpointError as exc:
             # Published but not committed: the next run after the lease republishes (the documented bound).
             self.log.error(
                 "checkpoint commit failed after publishing: a bounded duplicate may follow",
-                extra={**fields, "error": str(exc), "published": result.accepted},
+                extra={**fields, "error": str(exc), "published": entry.accepted},
             )
-            return "failed"
+            self.stats.series["failed"] += 1
+            return
+        if not complete:
+            self.log.warning(
+                "PutMetricData failed: checkpoint advanced to the last published unit, the rest follows "
+                "next run",
+                extra={**fields, "mark": mark, "units_published": done, "units": len(entry.units)},
+            )
         self.log.info(
             "series published",
             extra={
                 **fields,
-                "target": describe(plan),
-                "published": result.accepted,
-                "dropped": dict(result.dropped),
-                "mark": output.mark,
-                "partial": output.partial,
+                "target": entry.target,
+                "published": entry.accepted,
+                "dropped": dict(entry.dropped),
+                "mark": mark,
+                "partial": entry.output.partial or not complete,
             },
         )
-        return "partial" if output.partial else "ok"
-
-    def _account(self, result: WriteResult) -> None:
-        self.stats.published += result.accepted
-        self.stats.publish_calls += result.calls
-        self.stats.dropped.update(result.dropped)
-        if result.dropped:
-            self.log.warning(
-                "datapoints dropped", extra={"source": self.source, "dropped": dict(result.dropped)}
-            )
+        self.stats.series["partial" if entry.output.partial or not complete else "ok"] += 1
 
     def _release(self, claim: Any, fields: Mapping[str, Any]) -> None:
         try:
@@ -366,7 +593,12 @@ def run_collector(
     try:
         if run.config_error is not None:
             raise run.config_error
-        collect(run)
+        try:
+            collect(run)
+        except Exception:
+            run.flush()  # what was fetched before the failure still goes out once, and is committed
+            raise
+        run.flush()
     except SecretUnavailable as exc:
         run.stats.vendor_errors += 1
         fatal = exc

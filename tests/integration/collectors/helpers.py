@@ -85,3 +85,106 @@ def per_timestamp(
         int(p["Timestamp"].timestamp() * 1000): (p["Sum"], int(p["SampleCount"]))
         for p in stats(endpoint, namespace, metric, dimensions)
     }
+
+
+SeriesKey = tuple[str, tuple[tuple[str, str], ...]]  # (metric name, sorted dimensions)
+
+
+def series_totals(
+    endpoint: str, namespace: str, start: datetime, end: datetime
+) -> dict[SeriesKey, tuple[float, int]]:
+    """{(metric, sorted dims): (Sum, SampleCount)} over [start, end) for every series of `namespace`:
+    one GetMetricData period spanning the range, 250 series (500 queries) per call."""
+    cw = cloudwatch(endpoint)
+    # moto matches dimensions in the order they were written: query with that order, key by sorted dims.
+    written: dict[SeriesKey, list[dict[str, str]]] = {}
+    for page in cw.get_paginator("list_metrics").paginate(Namespace=namespace):
+        for metric in page["Metrics"]:
+            dims = tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+            written.setdefault((metric["MetricName"], dims), metric.get("Dimensions", []))
+    names = sorted(written)
+    begin = start.replace(second=0, microsecond=0)
+    period = int(-(-(end - begin).total_seconds() // 60) * 60)
+    out: dict[SeriesKey, tuple[float, int]] = {}
+    for offset in range(0, len(names), 250):
+        chunk = names[offset : offset + 250]
+        queries = [
+            {
+                "Id": f"{prefix}{index}",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": namespace,
+                        "MetricName": name,
+                        "Dimensions": written[(name, dims)],
+                    },
+                    "Period": period,
+                    "Stat": stat,
+                },
+            }
+            for index, (name, dims) in enumerate(chunk)
+            for prefix, stat in (("s", "Sum"), ("c", "SampleCount"))
+        ]
+        response = cw.get_metric_data(
+            MetricDataQueries=queries, StartTime=begin, EndTime=begin + timedelta(seconds=period)
+        )
+        values = {r["Id"]: sum(r["Values"]) for r in response["MetricDataResults"]}
+        for index, key in enumerate(chunk):
+            out[key] = (values.get(f"s{index}", 0.0), int(values.get(f"c{index}", 0)))
+    return out
+
+
+@dataclass
+class PutMetricDataMeter:
+    """Counts the collectors' PutMetricData calls on their real (cached) boto3 client, through botocore's
+    event hooks; `fail(n)` makes the n-th call (1-based) fail as it would after botocore's retries."""
+
+    fail: Any = None
+    calls: list[dict[str, Any]] = field(default_factory=list)  # {"namespace", "datums", "accepted"}
+    _client: Any = None
+
+    def attach(self) -> PutMetricDataMeter:
+        from shared.aws_clients import client
+
+        self._client = client("cloudwatch", max_attempts=5, connect_timeout=2.0, read_timeout=5.0)
+        events = self._client.meta.events
+        events.register("provide-client-params.cloudwatch.PutMetricData", self._params, unique_id="meter-p")
+        events.register("before-call.cloudwatch.PutMetricData", self._before_call, unique_id="meter-c")
+        return self
+
+    def detach(self) -> None:
+        events = self._client.meta.events
+        events.unregister("provide-client-params.cloudwatch.PutMetricData", unique_id="meter-p")
+        events.unregister("before-call.cloudwatch.PutMetricData", unique_id="meter-c")
+
+    def _params(self, params: dict[str, Any], **_: Any) -> None:
+        self.calls.append(
+            {"namespace": params["Namespace"], "datums": len(params["MetricData"]), "accepted": True}
+        )
+
+    def _before_call(self, **_: Any) -> Any:
+        number = len(self.calls)
+        if self.fail is None or not self.fail(number):
+            return None
+        self.calls[-1]["accepted"] = False
+
+        class Http:
+            status_code = 500
+            headers: dict[str, str] = {}
+
+        error = {"Code": "InternalFailure", "Message": "injected: failed after botocore's retries"}
+        return Http(), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 500}}
+
+    def count(self, namespace: str | None = None, *, accepted_only: bool = False) -> int:
+        return sum(
+            1
+            for call in self.calls
+            if (namespace is None or call["namespace"] == namespace)
+            and (call["accepted"] or not accepted_only)
+        )
+
+    def minimum(self) -> int:
+        """sum over namespaces of ceil(datums / 1000), of the calls made."""
+        by_namespace: dict[str, int] = {}
+        for call in self.calls:
+            by_namespace[call["namespace"]] = by_namespace.get(call["namespace"], 0) + call["datums"]
+        return sum(-(-n // 1000) for n in by_namespace.values())

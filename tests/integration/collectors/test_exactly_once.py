@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from collectors import flashback_collector, launchdarkly_collector
 from collectors.common import runner
 from collectors.common.checkpoints import CheckpointStore, ClaimLost, CommitConflict
-from collectors.common.cloudwatch_writer import CloudWatchWriter, PublishError
+from collectors.common.cloudwatch_writer import Batch, CloudWatchWriter, PublishError
 from collectors.common.runner import CollectorRunFailed
 from shared import metric_catalogue as mc
 from shared.aws_clients import client
@@ -97,6 +98,12 @@ def test_given_a_stale_claim_when_the_lease_passes_then_the_next_run_takes_it_ov
 def test_given_a_crash_between_publish_and_commit_when_runs_follow_then_the_duplicate_is_bounded(
     ld: FakeLaunchDarkly, collector_aws: dict[str, Any], clock: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The recovery runs 601 s later: start where that shift cannot move the look-back's first window
+    # (the windows' limit, now - 15 min, must not cross a full hour on the way).
+    into_hour = (time.time() - 900) % 3600
+    if into_hour > 3600 - 700:
+        clock.shift(3600 - into_hour + 60)
+
     def crash(source: str, series: str) -> None:
         raise SimulatedCrash(series)
 
@@ -147,22 +154,21 @@ def test_given_a_crash_in_flashback_when_recovered_then_at_most_that_runs_increm
 def test_given_putmetricdata_fails_when_a_run_follows_then_the_checkpoint_had_not_advanced(
     ld: FakeLaunchDarkly, collector_aws: dict[str, Any], logs: LogCapture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = CloudWatchWriter.publish
+    original = CloudWatchWriter.put
 
-    def failing_publish(self: CloudWatchWriter, points: Any) -> Any:
-        points = list(points)
-        if any(p.metric.namespace == mc.NS_LAUNCHDARKLY for p in points):
+    def failing_put(self: CloudWatchWriter, batch: Batch) -> None:
+        if batch.namespace == mc.NS_LAUNCHDARKLY:
             raise PublishError("PutMetricData AIGateway/LaunchDarkly failed: Throttling", accepted=0)
-        return original(self, points)
+        original(self, batch)
 
-    monkeypatch.setattr(CloudWatchWriter, "publish", failing_publish)
+    monkeypatch.setattr(CloudWatchWriter, "put", failing_put)
     with pytest.raises(CollectorRunFailed):
         ld_run()
     assert logs.find("PutMetricData failed: checkpoint not advanced")
     cp = store().load("launchdarkly", SERIES)
     assert cp.mark is None and cp.pending is None  # released, not advanced
 
-    monkeypatch.setattr(CloudWatchWriter, "publish", original)
+    monkeypatch.setattr(CloudWatchWriter, "put", original)
     ld_run()
 
     counts = generation_counts(collector_aws)

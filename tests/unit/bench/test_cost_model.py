@@ -102,8 +102,10 @@ def test_given_a_15_minute_schedule_when_requests_are_counted_then_2920_runs_a_m
     assert cost.runs_per_month(15) == 2920
     pmd = cost.put_metric_data_per_month(_variant(), cost.Observed())
     hours = prices.HOURS_PER_MONTH
-    assert pmd["launchdarkly"] == pytest.approx(20 * hours + 1 * hours / 24 + 2920)
-    assert pmd["flashback"] == pytest.approx(2920 * 2)  # one unfiltered series + health
+    per_window = cost.ASSUMED["ld_calls_per_series_window"]  # windows share calls: 83 per call
+    assert pmd["launchdarkly"] == pytest.approx(20 * hours * per_window + 1 * hours / 24 + 2920)
+    # one unfiltered series sharing its call, + health
+    assert pmd["flashback"] == pytest.approx(2920 * (1 + cost.ASSUMED["flashback_calls_per_series"]))
 
 
 def test_given_a_bill_when_totalled_then_the_sum_of_its_lines_and_daily_series_prorated() -> None:

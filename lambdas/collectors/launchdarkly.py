@@ -26,6 +26,7 @@ plus `Series` = the path. A `time` below 10^11 is read as seconds (defensive: th
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -198,8 +199,8 @@ def metadata_dimensions(entry: Any, path: str) -> tuple[tuple[str, str], ...]:
 
 
 def bucket_ms(raw: Any) -> int | None:
-    if not is_number(raw):
-        return None
+    if not is_number(raw) or (isinstance(raw, float) and not math.isfinite(raw)):
+        return None  # NaN and infinities have no bucket (int() would raise)
     value = int(raw)
     return value * 1000 if 0 <= value < 10**11 else value
 
@@ -232,7 +233,9 @@ def usage_datapoints(body: Any, path: str, plan: UsagePlan, now_ms: int) -> Usag
     """Completed buckets inside the plan, one datapoint per (bucket, series key)."""
     if not isinstance(body, dict) or not isinstance(body.get("series", []), list):
         raise MalformedResponse(f"usage/{path}: not a SeriesListRep", status=200, body=str(body))
-    metadata = body.get("metadata") or []
+    metadata = body.get("metadata")
+    if not isinstance(metadata, list):
+        metadata = []  # a metadata that is not an array names nothing: the points keep the Series dimension
     metric = mc.ld_usage_metric(path)
     result = UsageResult()
     for point in body.get("series") or []:
@@ -245,7 +248,7 @@ def usage_datapoints(body: Any, path: str, plan: UsagePlan, now_ms: int) -> Usag
         for key, value in point.items():
             if key == "time":
                 continue
-            if not key.isdigit() or not is_number(value):
+            if not (key.isascii() and key.isdigit()) or not is_number(value):  # "²".isdigit() is True
                 result.skipped += 1
                 continue
             index = int(key)

@@ -8,11 +8,18 @@ the default mode differs between botocore versions.
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+# botocore's DEBUG logging prints request headers and canonical requests (the session token of the
+# function's role) and response bodies (GetSecretValue's SecretString). Lambda's advanced logging
+# controls set the root logger to the function's application log level, so DEBUG there would write
+# credentials to CloudWatch Logs: botocore never logs below INFO in these functions.
+logging.getLogger("botocore").setLevel(logging.INFO)
 
 
 @cache

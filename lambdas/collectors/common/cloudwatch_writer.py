@@ -5,7 +5,9 @@ Rules (CloudWatch's PutMetricData limits):
   writer estimates each datum's size in the most verbose wire encoding botocore may use (the query
   protocol: every field name repeated per datum, URL-encoded) and closes a batch at `MAX_REQUEST_BYTES`
   (900,000, a 10 % margin under 1 MB);
-- at most 30 dimensions per datum, non-empty names (<= 255 chars) and values (<= 1024 chars);
+- at most 30 dimensions per datum, non-empty names (<= 255 chars) and values (<= 1024 chars) of
+  printable ASCII with a non-blank character, names not starting with `:` (one datum breaking these would
+  make CloudWatch reject its whole call, every run: it is dropped instead, counted as `dimensions`);
 - values: finite doubles within +/-2^360; NaN, infinities, booleans, non-numbers and out-of-range
   values are dropped (`invalid`), and so is a negative value of a metric that cannot be negative
   (`negative`; a `Datapoint` says `signed=True` when it can);
@@ -120,6 +122,12 @@ def datum_size(datum: dict[str, Any], index: int = 1000) -> int:
     return size
 
 
+def _printable(text: str) -> bool:
+    """CloudWatch's rule for dimension names and values: ASCII without control characters, and at least
+    one character that is not whitespace (the API rejects the whole call otherwise)."""
+    return text.isascii() and text.isprintable() and not text.isspace()
+
+
 def _dimensions_ok(dimensions: tuple[tuple[str, str], ...]) -> bool:
     if len(dimensions) > MAX_DIMENSIONS:
         return False
@@ -128,6 +136,9 @@ def _dimensions_ok(dimensions: tuple[tuple[str, str], ...]) -> bool:
         and isinstance(value, str)
         and 0 < len(name) <= MAX_DIMENSION_NAME
         and 0 < len(value) <= MAX_DIMENSION_VALUE
+        and _printable(name)
+        and not name.startswith(":")
+        and _printable(value)
         for name, value in dimensions
     )
 

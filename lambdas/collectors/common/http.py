@@ -23,7 +23,8 @@ honouring LaunchDarkly's headers knows before each call whether it must wait and
 
 Every failure is a `VendorHTTPError` carrying the status and the first `BODY_LIMIT` characters of the
 body (the collectors log it: a 403 or 500 body says why). Tokens travel in headers only and are never
-part of an error message.
+part of an error message; a body that quotes the credential back has it replaced by `[redacted]`. A body
+that is not JSON, or nests deeper than Python's decoder recurses, is a `MalformedResponse`.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 LD_ROUTE_REMAINING = "X-Ratelimit-Route-Remaining"
 LD_GLOBAL_REMAINING = "X-Ratelimit-Global-Remaining"
 LD_RESET = "X-Ratelimit-Reset"
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
 RATE_LIMIT_WAIT_ENV = "COLLECTOR_HTTP_RATE_LIMIT_WAIT_MAX_SECONDS"
 LD_RATE_LIMIT_WAIT_MAX_DEFAULT = 60.0  # LaunchDarkly's rate-limit window: a wait up to the reset fits it
 
@@ -231,10 +233,6 @@ def pool_manager() -> urllib3.PoolManager:
     return urllib3.PoolManager(num_pools=10, maxsize=4, headers={"User-Agent": "aigateway-collector/1"})
 
 
-def _truncate(data: bytes) -> str:
-    return data[: BODY_LIMIT * 4].decode("utf-8", "replace")[:BODY_LIMIT]
-
-
 class HttpClient:
     """GET JSON from one vendor's base URL with the shared retry, timeout and error rules."""
 
@@ -253,6 +251,19 @@ class HttpClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = {"Accept": "application/json", **headers}
+        # The credential as it travels ("Bearer <key>") and bare: an error body that quotes it back is
+        # logged with it replaced, so a vendor echoing the header cannot put the token in the logs.
+        self._secrets = sorted(
+            {
+                part
+                for name, value in headers.items()
+                if name.lower() in SECRET_HEADERS and value
+                for part in (value, value.split(" ", 1)[-1])
+                if len(part) >= 8
+            },
+            key=len,
+            reverse=True,
+        )
         self.settings = settings or HttpSettings()
         self.stats = stats if stats is not None else HttpStats()
         self._honour_ld = honour_ld_rate_limits
@@ -372,7 +383,7 @@ class HttpClient:
         status = response.status
         data = response.data or b""
         if status >= 400 or status < 200:
-            body = _truncate(data)
+            body = self._shown_body(data)
             message = f"GET {shown} answered {status}"
             if status in (401, 403):
                 raise VendorAuthError(message, status=status, body=body, url=shown)
@@ -383,10 +394,19 @@ class HttpClient:
             raise VendorClientError(message, status=status, body=body, url=shown)
         try:
             return json.loads(data)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        # JSONDecodeError and UnicodeDecodeError; RecursionError: nesting deeper than the decoder goes
+        except (ValueError, RecursionError) as exc:
             raise MalformedResponse(
                 f"GET {shown} answered {status} with a body that is not JSON",
                 status=status,
-                body=_truncate(data),
+                body=self._shown_body(data),
                 url=shown,
             ) from exc
+
+    def _shown_body(self, data: bytes) -> str:
+        """The start of a body for the error log, with any credential this client sends redacted."""
+        longest = max((len(secret) for secret in self._secrets), default=0)
+        text = data[: (BODY_LIMIT + longest) * 4].decode("utf-8", "replace")
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text[:BODY_LIMIT]

@@ -1,0 +1,500 @@
+"""The reliability lab: moto, the loopback Bedrock and vendor fakes, and one clean case at a time.
+
+Used by the reliability tests (through `conftest.py`) and by `make reliability` (`tools/reliability.py`),
+so both run exactly the same scenarios. A `Case` is a clean moto account (checkpoint table, cache table,
+one secret per vendor holding a distinctive planted token), reset fakes, the collectors' and chatbot's
+environment, fresh boto3 clients, and one frozen clock shared by the collectors' runner and the vendor
+fakes (so "now", "today" and the windows due cannot move under a test). Everything is undone on exit.
+
+Faults at the AWS edge are real botocore errors: `fail_aws` registers a `before-send` hook on the
+product's own (cached) boto3 client that answers chosen calls with an AWS error response, which botocore
+parses and retries exactly as it would a real one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.retries.standard import ExponentialBackoff
+
+HOUR = 3600
+FAST_BACKOFF = {"throttling_base_scale": 0.02, "non_throttling_base_scale": 0.005}
+# Distinctive tokens planted in Secrets Manager: the security scans look for them in every output.
+PLANTED = {
+    "launchdarkly": "api-5ec7e7a1-0b5e-4c1d-9e0f-pl4nted1d70k3n",
+    "perf": "pk_live_PL4NTEDperfK3Y0000000000007",
+    "flashback": "fb_live_PL4NTEDflashbackK3Y00000009",
+}
+SECRET_ENV = {
+    "launchdarkly": "LAUNCHDARKLY_API_TOKEN_SECRET_ARN",
+    "perf": "PERF_API_KEY_SECRET_ARN",
+    "flashback": "FLASHBACK_API_KEY_SECRET_ARN",
+}
+CHECKPOINT_TABLE = "reliability-checkpoints"
+CACHE_TABLE = "reliability-chat-cache"
+PROJECT, CONFIG, ENVIRONMENT = "ai-gateway", "support-chatbot", "production"
+MODELS = (
+    "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    "amazon.nova-lite-v1:0",
+)
+PRICES = {
+    MODELS[0]: {"input_per_1k": 0.003, "output_per_1k": 0.015},
+    MODELS[1]: {"input_per_1k": 0.001, "output_per_1k": 0.005},
+}
+COLLECTOR_ENV = {
+    "CHECKPOINT_TABLE_NAME": CHECKPOINT_TABLE,
+    "COLLECTOR_HTTP_CONNECT_TIMEOUT_SECONDS": "0.5",
+    "COLLECTOR_HTTP_READ_TIMEOUT_SECONDS": "0.4",
+    "COLLECTOR_HTTP_MAX_ATTEMPTS": "3",
+    "COLLECTOR_HTTP_BACKOFF_SECONDS": "0.01",
+    "COLLECTOR_HTTP_BACKOFF_MAX_SECONDS": "0.05",
+    "COLLECTOR_HTTP_RETRY_AFTER_MAX_SECONDS": "0.2",
+    "COLLECTOR_HTTP_RATE_LIMIT_WAIT_MAX_SECONDS": "0.2",
+    "COLLECTOR_TIME_RESERVE_SECONDS": "1",
+    "LAUNCHDARKLY_PROJECT_KEY": PROJECT,
+    "LAUNCHDARKLY_AI_CONFIG_KEYS": CONFIG,
+    "LAUNCHDARKLY_ENVIRONMENT_KEYS": ENVIRONMENT,
+    "LAUNCHDARKLY_LOOKBACK_SECONDS": str(3 * HOUR),
+    "LAUNCHDARKLY_USAGE_SERIES": "total-mau",
+    "LAUNCHDARKLY_USAGE_LOOKBACK_DAYS": "3",
+    "PERF_DAILY_LOOKBACK_DAYS": "3",
+    "FLASHBACK_AI_LLM_IDS": "",
+}
+CHAT_ENV = {
+    "MODEL_ID": MODELS[0],
+    "ALLOWED_MODEL_IDS": ",".join(MODELS),
+    "CACHE_TABLE_NAME": CACHE_TABLE,
+    "CACHE_TTL_SECONDS": "3600",
+    "MAX_MESSAGE_CHARS": "8000",
+    "MODEL_PRICES": json.dumps(PRICES),
+    "BEDROCK_MAX_ATTEMPTS": "2",
+}
+
+
+def prepare_process() -> None:
+    """What `tests/conftest.py` does at import, for a process that is not pytest (the tool)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for path in (os.path.join(root, "lambdas"), root):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_SERVICE_NAME": "chatbot",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+class SharedClock:
+    """Frozen epoch seconds, moved only by `shift`: the runner's `clock` and the fakes' `wall_clock`."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def freeze(self, at: float) -> None:
+        self.now = at
+
+    def shift(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def default_t0(real_now: float | None = None) -> float:
+    """Half past the previous hour: at least 25 minutes from any hour or day boundary either way, so the
+    windows due and "today" stay put for every shift a scenario makes (a lease is 10 minutes)."""
+    now = time.time() if real_now is None else real_now
+    return now - now % HOUR - HOUR / 2
+
+
+# --- output capture ----------------------------------------------------------------------------------
+@contextmanager
+def captured_output() -> Iterator[io.StringIO]:
+    """Everything printed (EMF, Powertools' JSON log lines) and every log record, in one buffer.
+
+    Powertools' Logger holds the stream it was built with, so its StreamHandlers are pointed at the
+    buffer as well as sys.stdout/sys.stderr; a handler on the root logger catches records that propagate.
+    """
+    buffer = io.StringIO()
+    swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)] + [logging.root]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if type(handler) is logging.StreamHandler and handler.stream in (
+                sys.stdout,
+                sys.stderr,
+                sys.__stdout__,
+                sys.__stderr__,
+            ):
+                swapped.append((handler, handler.setStream(buffer)))
+    record_handler = logging.StreamHandler(buffer)
+    record_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s %(args)s"))
+    logging.root.addHandler(record_handler)
+    try:
+        with redirect_stdout(buffer), redirect_stderr(buffer):
+            yield buffer
+    finally:
+        logging.root.removeHandler(record_handler)
+        for handler, stream in swapped:
+            handler.setStream(stream)
+
+
+# --- AWS faults through botocore's own event hooks ----------------------------------------------------
+class _RawBody:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+@dataclass
+class AwsFault:
+    """Answers the `operation` sends selected by `which(n, body)` (n counts sends from 1, body is the
+    request's bytes) with an AWS error."""
+
+    operation: str
+    code: str
+    status: int
+    which: Callable[[int, bytes], bool]
+    query_compatible: bool = False
+    sends: int = 0
+    injected: int = 0
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        self.sends += 1
+        body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
+        if not self.which(self.sends, body):
+            return None
+        content_type = request.headers.get("Content-Type", b"")
+        content_type = content_type.decode() if isinstance(content_type, bytes) else str(content_type)
+        assert "json" in content_type, f"fault hook speaks the JSON protocols only, got {content_type!r}"
+        self.injected += 1
+        body = json.dumps({"__type": self.code, "message": f"injected {self.code}"}).encode()
+        headers = {"Content-Type": content_type}
+        if self.query_compatible:  # CloudWatch: the error code travels in this header too
+            headers["x-amzn-query-error"] = f"{self.code};Sender"
+        return AWSResponse(request.url, self.status, headers, _RawBody(body))
+
+
+# --- CloudWatch read-back -----------------------------------------------------------------------------
+Key = tuple[str, tuple[tuple[str, str], ...], int]  # (metric, sorted dimensions, epoch ms of the minute)
+
+
+def readback(cloudwatch: Any, namespace: str, start: float, end: float) -> dict[Key, tuple[float, int]]:
+    """{(metric, dims, minute): (Sum, SampleCount)} of every series in `namespace`, read with ListMetrics
+    and GetMetricStatistics (60 s periods; every timestamp the product writes is on a whole minute)."""
+    series: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    for page in cloudwatch.get_paginator("list_metrics").paginate(Namespace=namespace):
+        for metric in page["Metrics"]:
+            series.add(
+                (
+                    metric["MetricName"],
+                    tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))),
+                )
+            )
+    begin = datetime.fromtimestamp(start - start % 60, tz=UTC)
+    finish = datetime.fromtimestamp(end, tz=UTC)
+    out: dict[Key, tuple[float, int]] = {}
+    for name, dims in sorted(series):
+        response = cloudwatch.get_metric_statistics(
+            Namespace=namespace,
+            MetricName=name,
+            Dimensions=[{"Name": k, "Value": v} for k, v in dims],
+            StartTime=begin,
+            EndTime=finish,
+            Period=60,
+            Statistics=["Sum", "SampleCount"],
+        )
+        for point in response["Datapoints"]:
+            stamp = int(point["Timestamp"].timestamp() * 1000)
+            out[(name, dims, stamp)] = (point["Sum"], int(point["SampleCount"]))
+    return out
+
+
+def series_totals(
+    cloudwatch: Any, namespace: str, start: float, end: float
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, int]]:
+    """{(metric, dims): (Sum, SampleCount)} over [start, end) for every series of `namespace`: one
+    GetMetricData period spanning the range, 250 series per call (fast for thousands of series)."""
+    series: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    for page in cloudwatch.get_paginator("list_metrics").paginate(Namespace=namespace):
+        for metric in page["Metrics"]:
+            series.add(
+                (
+                    metric["MetricName"],
+                    tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))),
+                )
+            )
+    names = sorted(series)
+    begin = start - start % 60
+    period = int(-(-(end - begin) // 60) * 60)
+    out: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, int]] = {}
+    for offset in range(0, len(names), 250):
+        chunk = names[offset : offset + 250]
+        queries = [
+            {
+                "Id": f"{prefix}{index}",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": namespace,
+                        "MetricName": name,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
+                    },
+                    "Period": period,
+                    "Stat": stat,
+                },
+            }
+            for index, (name, dims) in enumerate(chunk)
+            for prefix, stat in (("s", "Sum"), ("n", "SampleCount"))
+        ]
+        response = cloudwatch.get_metric_data(
+            MetricDataQueries=queries,
+            StartTime=datetime.fromtimestamp(begin, tz=UTC),
+            EndTime=datetime.fromtimestamp(begin + period, tz=UTC),
+        )
+        found: dict[str, float] = {}
+        for result in response["MetricDataResults"]:
+            found[result["Id"]] = float(sum(result["Values"]))
+        for index, key in enumerate(chunk):
+            count = int(found.get(f"n{index}", 0))
+            if count:
+                out[key] = (found.get(f"s{index}", 0.0), count)
+    return out
+
+
+# --- the lab ------------------------------------------------------------------------------------------
+@dataclass
+class Lab:
+    """Long-lived servers; `case()` hands out one clean, isolated scenario at a time."""
+
+    moto: Any
+    bedrock: Any
+    ld: Any
+    perf: Any
+    fb: Any
+    clock: SharedClock
+
+    @classmethod
+    @contextmanager
+    def start(cls, moto: Any = None, bedrock: Any = None) -> Iterator[Lab]:
+        """Start whatever servers were not given (the tool starts all; pytest passes its session ones)."""
+        from tests.fakes.bedrock_server import FakeBedrock
+        from tests.fakes.flashback_server import FakeFlashback
+        from tests.fakes.launchdarkly_server import FakeLaunchDarkly
+        from tests.fakes.moto_server import MotoServer
+        from tests.fakes.perf_server import FakePerf
+
+        clock = SharedClock()
+        with ExitStack() as stack:
+            moto = moto or stack.enter_context(MotoServer())
+            bedrock = bedrock or stack.enter_context(FakeBedrock())
+            # A client that gave up (the read-timeout case) makes the fake's write fail: not worth a
+            # traceback on stderr.
+            bedrock._server.handle_error = lambda *args: None
+            ld = stack.enter_context(FakeLaunchDarkly(token=PLANTED["launchdarkly"], wall_clock=clock))
+            perf = stack.enter_context(
+                FakePerf(token=PLANTED["perf"], rate_limit_per_minute=None, wall_clock=clock)
+            )
+            fb = stack.enter_context(FakeFlashback(token=PLANTED["flashback"], wall_clock=clock))
+            yield cls(moto, bedrock, ld, perf, fb, clock)
+
+    @contextmanager
+    def case(self, t0: float | None = None, **env: str) -> Iterator[Case]:
+        from chatbot import chatbot_handler
+        from chatbot.settings import get_settings
+        from collectors.common import runner, secrets
+        from collectors.common.http import pool_manager
+        from shared.aws_clients import reset_clients
+
+        self.clock.freeze(default_t0() if t0 is None else t0)
+        with pytest.MonkeyPatch.context() as mp:
+            self.moto.reset()
+            for fake in (self.ld, self.perf, self.fb):
+                fake.reset()
+            self.bedrock.reset()
+            self.ld.add_ai_config(PROJECT, CONFIG, ENVIRONMENT, generations_per_hour=360)
+            mp.setenv("AWS_ENDPOINT_URL", self.moto.endpoint)
+            mp.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", self.bedrock.endpoint)
+            mp.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+            for name, value in {
+                **COLLECTOR_ENV,
+                **CHAT_ENV,
+                "LAUNCHDARKLY_API_BASE_URL": self.ld.endpoint,
+                "PERF_API_BASE_URL": self.perf.endpoint,
+                "FLASHBACK_API_BASE_URL": self.fb.endpoint,
+                **env,
+            }.items():
+                mp.setenv(name, value)
+            mp.setattr(runner, "clock", self.clock)
+            mp.setattr(runner, "crash_point", None)
+            # Time compression only: botocore's standard retry still decides what to retry and how often,
+            # but waits milliseconds instead of its 1 s throttling / 25-50 ms base backoff.
+            mp.setattr(ExponentialBackoff, "_DEFAULT_BACKOFF_CONFIG", FAST_BACKOFF)
+            mp.setattr(ExponentialBackoff, "_SERVICE_BACKOFF_CONFIG", {})
+
+            def fresh() -> None:
+                reset_clients()
+                secrets.clear_cache()
+                pool_manager().clear()
+                get_settings.cache_clear()
+                chatbot_handler.dependencies.cache_clear()
+
+            fresh()
+            case = Case(self, mp, self.moto.endpoint)
+            case.create_resources()
+            try:
+                yield case
+            finally:
+                # A delayed request still sleeping in a fake would take the next case's faults when it
+                # wakes (the fakes pick a fault after the delay): let it finish first.
+                time.sleep(max(0.0, case.quiet_until() - time.monotonic()))
+                fresh()
+
+
+@dataclass
+class Case:
+    lab: Lab
+    mp: pytest.MonkeyPatch
+    endpoint: str
+    arns: dict[str, str] = field(default_factory=dict)
+    aws_faults: list[AwsFault] = field(default_factory=list)
+    delayed: list[tuple[Any, float]] = field(default_factory=list)
+
+    def delay(self, fake: Any, seconds: float, times: int = 1, path_prefix: str | None = None) -> None:
+        """`fake.delay_next`, remembered so the case does not end before those requests are answered."""
+        fake.delay_next(seconds, times=times, path_prefix=path_prefix)
+        self.delayed.append((fake, seconds))
+
+    def quiet_until(self) -> float:
+        """Monotonic time by which every delayed request has been answered: a delayed request arrived
+        no later than the fake's last request (the fakes stamp arrivals with time.monotonic)."""
+        until = 0.0
+        for fake, seconds in self.delayed:
+            arrivals = [request.time for request in fake.requests]
+            if arrivals:
+                until = max(until, max(arrivals) + seconds + 0.05)
+        return until
+
+    def aws(self, service: str) -> Any:
+        """A test-side client (not the product's): set-up and read-backs."""
+        return boto3.client(service, endpoint_url=self.endpoint)
+
+    def create_resources(self) -> None:
+        from shared.table_schema import (
+            CACHE_PARTITION_KEY,
+            CACHE_TTL_ATTRIBUTE,
+            CHECKPOINT_PARTITION_KEY,
+            CHECKPOINT_SORT_KEY,
+        )
+
+        dynamodb = self.aws("dynamodb")
+        dynamodb.create_table(
+            TableName=CHECKPOINT_TABLE,
+            KeySchema=[
+                {"AttributeName": CHECKPOINT_PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": CHECKPOINT_SORT_KEY, "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": CHECKPOINT_PARTITION_KEY, "AttributeType": "S"},
+                {"AttributeName": CHECKPOINT_SORT_KEY, "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.create_table(
+            TableName=CACHE_TABLE,
+            KeySchema=[{"AttributeName": CACHE_PARTITION_KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": CACHE_PARTITION_KEY, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.update_time_to_live(
+            TableName=CACHE_TABLE,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": CACHE_TTL_ATTRIBUTE},
+        )
+        sm = self.aws("secretsmanager")
+        for source, token in PLANTED.items():
+            arn = sm.create_secret(Name=f"reliability/{source}", SecretString=token)["ARN"]
+            self.arns[source] = arn
+            self.mp.setenv(SECRET_ENV[source], arn)
+
+    # --- faults ---------------------------------------------------------------------------------
+    def fail_aws(
+        self,
+        service: str,
+        operation: str,
+        code: str,
+        status: int,
+        which: Callable[[int, bytes], bool],
+        client_options: dict[str, Any],
+    ) -> AwsFault:
+        """Inject `code` into the product's cached client for `service` (built with `client_options`)."""
+        from shared.aws_clients import client
+
+        product_client = client(service, **client_options)
+        metadata = product_client.meta.service_model.metadata
+        fault = AwsFault(operation, code, status, which, "awsQueryCompatible" in metadata)
+        event = f"before-send.{product_client.meta.service_model.service_id.hyphenize()}.{operation}"
+        product_client.meta.events.register(event, fault)
+        self.aws_faults.append(fault)
+        return fault
+
+    def put_secret(self, source: str, value: str) -> None:
+        self.aws("secretsmanager").put_secret_value(SecretId=self.arns[source], SecretString=value)
+
+    # --- read-backs -----------------------------------------------------------------------------
+    def readback(self, namespace: str, days: float = 15) -> dict[Key, tuple[float, int]]:
+        now = self.lab.clock()
+        return readback(self.aws("cloudwatch"), namespace, now - days * 86400, now + 3 * HOUR)
+
+    def totals(
+        self, namespace: str, hours: float = 2
+    ) -> dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, int]]:
+        now = self.lab.clock()
+        return series_totals(self.aws("cloudwatch"), namespace, now - hours * HOUR, now + HOUR)
+
+    def health(self, source: str) -> dict[str, float]:
+        """Sums of the three health metrics of `source` in AIGateway/Collectors."""
+        from shared import metric_catalogue as mc
+
+        totals = dict.fromkeys(("CollectorRuns", "CollectorErrors", "DatapointsPublished"), 0.0)
+        for (name, dims, _), (total, _count) in self.readback(mc.NS_COLLECTORS, days=1).items():
+            if dims == ((mc.DIM_SOURCE, source),) and name in totals:
+                totals[name] += total
+        return totals
+
+
+def minute(ms: int) -> int:
+    return ms - ms % 60_000
+
+
+def iso(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def days_ago(now: float, days: int) -> datetime:
+    return datetime.fromtimestamp(now, tz=UTC) - timedelta(days=days)

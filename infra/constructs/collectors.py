@@ -36,7 +36,7 @@ from shared.metric_catalogue import (
 )
 from shared.table_schema import CHECKPOINT_PARTITION_KEY, CHECKPOINT_SORT_KEY
 
-CHECKPOINT_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+CHECKPOINT_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # all the checkpoint store calls
 SCHEDULER_RETRY_ATTEMPTS = 2
 
 

@@ -159,7 +159,7 @@ def test_given_default_config_when_synthesized_then_checkpoints_are_the_only_tab
 
     assert dynamo == [
         {
-            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+            "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
             "Effect": "Allow",
             "Resource": {"Fn::GetAtt": [table, "Arn"]},
         }

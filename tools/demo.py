@@ -149,9 +149,9 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     from tools.report import build_report, format_report
     from tools.template_resources import TemplateResources, synthesize_template
 
+    local = start_local_stack(stack)  # first: the environment (quiet logs) before any handler is imported
     _forget_container_state()
     stack.callback(_forget_container_state)
-    local = start_local_stack(stack)
     enable_percentiles()
     now = time.time()
     fakes = dc.start_vendor_fakes(stack, now - 900)

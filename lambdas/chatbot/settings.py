@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
+from shared.env import bounded_int
+
 
 class ConfigurationError(ValueError):
     """An environment variable holds a value the chatbot cannot work with."""
@@ -38,16 +40,7 @@ class ChatbotSettings:
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+    return bounded_int(env, name, default, low, high, ConfigurationError)
 
 
 def _csv(raw: str) -> tuple[str, ...]:

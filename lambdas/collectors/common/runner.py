@@ -76,6 +76,7 @@ from collectors.common.http import (
 from collectors.common.secrets import SecretUnavailable, get_token
 from shared import metric_catalogue as mc
 from shared.aws_clients import client
+from shared.env import bounded_int
 
 DEFAULT_RESERVE_SECONDS = 15.0
 FLUSH_DATAPOINTS = 10_000  # publish and commit once this many datums are held (bounds the run's memory)
@@ -180,17 +181,7 @@ class RunStats:
 
 
 def env_int(name: str, default: int, low: int, high: int, env: Mapping[str, str] | None = None) -> int:
-    env = os.environ if env is None else env
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+    return bounded_int(os.environ if env is None else env, name, default, low, high)
 
 
 def csv(raw: str | None) -> tuple[str, ...]:

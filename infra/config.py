@@ -13,6 +13,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from chatbot.limits import (
+    BEDROCK_CONNECT_TIMEOUT_SECONDS,
+    BOTOCORE_MAX_BACKOFF_SECONDS,
+    MAX_BODY_BYTES_LIMIT,
+    UTF8_MAX_BYTES_PER_CHAR,
+)
 from infra.config_defaults import CONTEXT_KEY, DEFAULTS, RETENTION_DAYS
 from infra.config_model import (
     AlarmsConfig,
@@ -110,6 +116,26 @@ def _collector(reader: Reader, name: str) -> dict[str, Any]:
     }
 
 
+def _check_chatbot_limits(reader: Reader, chatbot: ChatbotConfig) -> None:
+    """The numbers come from chatbot.limits, the module the Lambda's own clients use."""
+    if chatbot.timeout_seconds < chatbot.bedrock_budget_seconds:
+        reader.fail(
+            "chatbot.timeout_seconds",
+            f"must be at least the Bedrock retry budget of {chatbot.bedrock_budget_seconds} s "
+            f"(bedrock_max_attempts x ({BEDROCK_CONNECT_TIMEOUT_SECONDS} s connect + "
+            f"bedrock_read_timeout_seconds) + {BOTOCORE_MAX_BACKOFF_SECONDS} s per back-off)",
+            chatbot.timeout_seconds,
+        )
+    # A message of the allowed length must fit the body limit in UTF-8, or it could only ever get a 413.
+    if chatbot.max_message_chars * UTF8_MAX_BYTES_PER_CHAR > chatbot.max_body_bytes:
+        reader.fail(
+            "chatbot.max_message_chars",
+            f"x {UTF8_MAX_BYTES_PER_CHAR} (UTF-8 bytes per character) must fit chatbot.max_body_bytes "
+            f"({chatbot.max_body_bytes})",
+            chatbot.max_message_chars,
+        )
+
+
 def _read(reader: Reader) -> StackConfig:
     allowed = reader.strings("models.allowed", _MODEL_ID, allow_empty=False)
     default = reader.string("models.default", _MODEL_ID)
@@ -120,17 +146,11 @@ def _read(reader: Reader) -> StackConfig:
         timeout_seconds=reader.integer("chatbot.timeout_seconds", 10, 900),
         cache_ttl_seconds=reader.integer("chatbot.cache_ttl_seconds", 60, 365 * 86400),
         max_message_chars=reader.integer("chatbot.max_message_chars", 1, 1_000_000),
-        max_body_bytes=reader.integer("chatbot.max_body_bytes", 1024, 6 * 1024 * 1024),
+        max_body_bytes=reader.integer("chatbot.max_body_bytes", 1024, MAX_BODY_BYTES_LIMIT),
         bedrock_max_attempts=reader.integer("chatbot.bedrock_max_attempts", 1, 10),
         bedrock_read_timeout_seconds=reader.integer("chatbot.bedrock_read_timeout_seconds", 1, 900),
     )
-    if chatbot.timeout_seconds <= chatbot.bedrock_budget_seconds:
-        reader.fail(
-            "chatbot.timeout_seconds",
-            f"must exceed the Bedrock retry budget of {chatbot.bedrock_budget_seconds} s "
-            "(bedrock_max_attempts x (connect + bedrock_read_timeout_seconds) + back-offs)",
-            chatbot.timeout_seconds,
-        )
+    _check_chatbot_limits(reader, chatbot)
     api = ApiConfig(
         throttle_rate_limit=reader.number("api.throttle_rate_limit", 0, 10000, above_low=True),
         throttle_burst_limit=reader.integer("api.throttle_burst_limit", 1, 5000),

@@ -33,10 +33,6 @@ RETENTION_DAYS = (
     3288,
     3653,
 )
-# botocore's connect timeout (shared.aws_clients) and the standard retry mode's longest back-off.
-BEDROCK_CONNECT_TIMEOUT_SECONDS = 2
-BOTOCORE_MAX_BACKOFF_SECONDS = 20
-
 DEFAULTS: dict[str, Any] = {
     "models": {
         "default": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",

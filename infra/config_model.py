@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.config_defaults import BEDROCK_CONNECT_TIMEOUT_SECONDS, BOTOCORE_MAX_BACKOFF_SECONDS
+from chatbot.limits import bedrock_retry_budget_seconds
 
 
 class ConfigError(ValueError):
@@ -49,11 +49,8 @@ class ChatbotConfig:
 
     @property
     def bedrock_budget_seconds(self) -> int:
-        """Worst case of one Bedrock call with botocore's retries: every attempt times out, every
-        back-off is the longest. The function timeout must exceed it or Lambda kills a retry midway."""
-        attempts = self.bedrock_max_attempts
-        per_attempt = BEDROCK_CONNECT_TIMEOUT_SECONDS + self.bedrock_read_timeout_seconds
-        return attempts * per_attempt + (attempts - 1) * BOTOCORE_MAX_BACKOFF_SECONDS
+        """The least function timeout (chatbot.limits, the same numbers the Lambda's client uses)."""
+        return bedrock_retry_budget_seconds(self.bedrock_max_attempts, self.bedrock_read_timeout_seconds)
 
 
 @dataclass(frozen=True, slots=True)

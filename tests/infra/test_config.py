@@ -136,15 +136,39 @@ def test_given_several_bad_values_when_loaded_then_every_one_is_reported_at_once
     assert "aigateway.monthly_budget_usd" in str(error.value)
 
 
-def test_given_a_timeout_within_the_bedrock_retry_budget_when_loaded_then_the_error_states_the_budget() -> (
+def test_given_a_timeout_under_the_bedrock_retry_budget_when_loaded_then_rejected_and_at_it_accepted() -> (
     None
 ):
-    # 3 attempts x (2 s connect + 30 s read) + 2 back-offs of 20 s = 136 s.
+    # The Lambda's client: 3 attempts x (3 s connect + 30 s read) + 2 back-offs of 20 s = 139 s
+    # (tests/unit/chatbot/test_limits.py checks the client's Config carries the same numbers).
     with pytest.raises(
-        ConfigError, match=r"chatbot\.timeout_seconds must exceed the Bedrock retry budget of 136 s"
+        ConfigError, match=r"chatbot\.timeout_seconds must be at least the Bedrock retry budget of 139 s"
     ):
-        load_config({"chatbot": {"timeout_seconds": 136}})
-    assert load_config({"chatbot": {"timeout_seconds": 137}}).chatbot.timeout_seconds == 137
+        load_config({"chatbot": {"timeout_seconds": 138}})
+    assert load_config({"chatbot": {"timeout_seconds": 139}}).chatbot.timeout_seconds == 139
+
+
+def test_given_more_attempts_and_a_longer_read_timeout_when_loaded_then_the_budget_follows_them() -> None:
+    chatbot = {"bedrock_max_attempts": 5, "bedrock_read_timeout_seconds": 60}
+    budget = 5 * (3 + 60) + 4 * 20
+    with pytest.raises(ConfigError, match=rf"budget of {budget} s"):
+        load_config({"chatbot": {**chatbot, "timeout_seconds": budget - 1}})
+    config = load_config({"chatbot": {**chatbot, "timeout_seconds": budget}})
+    assert config.chatbot.bedrock_budget_seconds == budget
+
+
+def test_given_a_body_limit_a_base64_body_could_not_pass_lambda_when_loaded_then_rejected() -> None:
+    # Lambda's synchronous request limit is 6,291,456 bytes for the whole event; a base64 body is 4/3.
+    with pytest.raises(ConfigError, match=r"chatbot\.max_body_bytes"):
+        load_config({"chatbot": {"max_body_bytes": 6 * 1024 * 1024}})
+    four_mib = 4 * 1024 * 1024
+    assert load_config({"chatbot": {"max_body_bytes": four_mib}}).chatbot.max_body_bytes == four_mib
+
+
+def test_given_a_message_limit_whose_utf8_text_overflows_the_body_limit_when_loaded_then_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"chatbot\.max_message_chars"):
+        load_config({"chatbot": {"max_message_chars": 16385, "max_body_bytes": 65536}})
+    assert load_config({"chatbot": {"max_message_chars": 16384}}).chatbot.max_message_chars == 16384
 
 
 @pytest.mark.parametrize(

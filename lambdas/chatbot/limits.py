@@ -1,0 +1,37 @@
+"""The chatbot's fixed time and size limits: one source for the Lambda code, the synth-time validation
+(`infra.config` imports this module) and the numbers the README quotes.
+
+Pure constants and arithmetic: nothing here imports boto3 or Powertools, so infra can import it.
+"""
+
+from __future__ import annotations
+
+# botocore client settings of the chatbot's two clients (shared.aws_clients builds them).
+BEDROCK_CONNECT_TIMEOUT_SECONDS = 3
+CACHE_MAX_ATTEMPTS = 2
+CACHE_CONNECT_TIMEOUT_SECONDS = 1.0
+CACHE_READ_TIMEOUT_SECONDS = 2.0  # fail fast: a slow cache must not eat the answer's time
+
+# botocore's standard retry mode never waits longer than this between two attempts
+# (botocore.retries.standard.ExponentialBackoff._MAX_BACKOFF). Counting every back-off at this cap
+# over-covers the real waits (1 s, 2 s, 4 s ... plus up to 5 s for an x-amz-retry-after header) for
+# every allowed attempt count (at most 10).
+BOTOCORE_MAX_BACKOFF_SECONDS = 20
+
+# Lambda's synchronous invocation request limit (the whole event JSON, not just the body).
+LAMBDA_SYNC_REQUEST_BYTES = 6_291_456
+# What the HTTP API event adds around the body: headers (the HTTP API caps them at 10 KB), request
+# context, JSON escaping of the body string. 64 KiB leaves ample room.
+EVENT_ENVELOPE_RESERVE_BYTES = 65_536
+# The largest MAX_BODY_BYTES whose bodies always reach the function, even base64-encoded (4/3 larger).
+MAX_BODY_BYTES_LIMIT = (LAMBDA_SYNC_REQUEST_BYTES - EVENT_ENVELOPE_RESERVE_BYTES) * 3 // 4
+# UTF-8 needs at most 4 bytes per character (code point).
+UTF8_MAX_BYTES_PER_CHAR = 4
+
+
+def bedrock_retry_budget_seconds(max_attempts: int, read_timeout_seconds: int) -> int:
+    """Worst case of the initial ConverseStream call with botocore's retries: every attempt times out
+    (connect + read) and every back-off is botocore's longest. The function timeout must be at least
+    this, or Lambda kills the request in the middle of a retry."""
+    per_attempt = BEDROCK_CONNECT_TIMEOUT_SECONDS + read_timeout_seconds
+    return max_attempts * per_attempt + (max_attempts - 1) * BOTOCORE_MAX_BACKOFF_SECONDS

@@ -9,19 +9,27 @@ from dataclasses import dataclass
 from chatbot.settings import ModelPrice
 
 # The one documented rule for cached answers (input and output alike): one token per four
-# characters (Unicode code points), rounded up; an empty text is zero tokens. It is the usual
-# rule of thumb for English text with Claude/Llama-class tokenizers and errs slightly high for code.
+# characters (Unicode code points), rounded up, of the text counted: for input the system prompt's and
+# the message's characters together (both as the request holds them, trimmed; nothing added between
+# them), for output the answer's characters exactly as returned (whitespace included); an empty text is
+# zero tokens. It is the usual rule of thumb for English text with Claude/Llama-class tokenizers and
+# errs slightly high for code.
 CHARS_PER_TOKEN = 4
+
+
+def tokens_for_characters(characters: int) -> int:
+    """The documented rule: ceil(characters / 4)."""
+    return math.ceil(characters / CHARS_PER_TOKEN)
 
 
 def estimate_tokens(text: str) -> int:
     """Estimated tokens of `text` by the documented rule: ceil(characters / 4)."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
+    return tokens_for_characters(len(text))
 
 
-def prompt_text(message: str, system: str | None) -> str:
-    """The input text whose length the estimate uses: the system prompt (if any) and the message."""
-    return f"{system}\n{message}" if system else message
+def prompt_characters(message: str, system: str | None) -> int:
+    """The input's character count: the system prompt (if any) and the message, nothing in between."""
+    return len(system or "") + len(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +49,7 @@ class Usage:
 
 def estimated_usage(message: str, system: str | None, answer: str) -> Usage:
     return Usage(
-        input_tokens=estimate_tokens(prompt_text(message, system)),
+        input_tokens=tokens_for_characters(prompt_characters(message, system)),
         output_tokens=estimate_tokens(answer),
         estimated=True,
     )

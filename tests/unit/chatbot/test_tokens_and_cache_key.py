@@ -12,11 +12,24 @@ def test_given_text_when_estimated_then_ceil_chars_over_four(text: str, tokens: 
     assert estimate_tokens(text) == tokens
 
 
-def test_given_system_prompt_when_usage_estimated_then_input_counts_system_and_message() -> None:
-    usage = estimated_usage("hello world", "be brief", "an answer of some length")
-    assert usage.input_tokens == estimate_tokens("be brief\nhello world")
-    assert usage.output_tokens == estimate_tokens("an answer of some length")
+def test_given_system_prompt_when_usage_estimated_then_input_is_ceil_of_their_characters_over_four() -> None:
+    # 8 + 12 = 20 characters: exactly 5 tokens by ceil(characters / 4); a separator would make it 6.
+    usage = estimated_usage("hello world!", "be brief", "an answer of some length")
+    assert usage.input_tokens == 5
+    assert usage.output_tokens == 6  # 24 characters
     assert usage.estimated
+
+
+@pytest.mark.parametrize(("answer", "tokens"), [("abcd ", 2), ("abcd\n\n", 2), ("abc ", 1), ("   ", 1)])
+def test_given_answer_ending_in_whitespace_when_estimated_then_every_character_counts(
+    answer: str, tokens: int
+) -> None:
+    assert estimated_usage("m", None, answer).output_tokens == tokens
+
+
+def test_given_no_system_prompt_when_usage_estimated_then_input_is_the_message_alone() -> None:
+    assert estimated_usage("abcde", None, "").input_tokens == 2
+    assert estimated_usage("abcde", None, "").output_tokens == 0
 
 
 def test_given_priced_model_when_cost_computed_then_tokens_times_price() -> None:

@@ -123,6 +123,10 @@ class ChatApi(Construct):
                 "BEDROCK_READ_TIMEOUT_SECONDS": str(chatbot.bedrock_read_timeout_seconds),
                 "POWERTOOLS_SERVICE_NAME": "chatbot",
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
+                # Answers and errors carry the user's text: X-Ray never gets them (the code says so
+                # too; this also covers any traced method added later).
+                "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+                "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
             },
         )
         role = self.function.role

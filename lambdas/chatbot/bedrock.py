@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.eventstream import ParserError
 from botocore.exceptions import BotoCoreError, ClientError, EventStreamError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
@@ -110,7 +111,9 @@ def stream_answer(
         raise _failure_from_client_error(exc) from exc
     except ClientError as exc:  # the initial call failed after botocore's retries
         raise _failure_from_client_error(exc) from exc
-    except (BotoCoreError, Urllib3Error) as exc:  # timeouts, dropped connections, bad frames
+    except (BotoCoreError, Urllib3Error) as exc:  # timeouts, dropped connections
+        raise ModelFailure(type(exc).__name__, str(exc)) from exc
+    except ParserError as exc:  # a corrupt frame (ChecksumMismatch, ...) is no BotoCoreError
         raise ModelFailure(type(exc).__name__, str(exc)) from exc
     if stop_reason is None or metadata is None:
         raise ModelFailure("IncompleteStream", "the stream ended without messageStop and metadata")

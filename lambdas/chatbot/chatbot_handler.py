@@ -2,12 +2,19 @@
 
 Entry point `handler`; `publish_token_metrics` (one EMF document per request) is imported here, as the
 contract names it.
+
+Privacy: Tracer records no response and no error (they carry the answer and the request's text), and an
+unexpected error is logged by type and stack, never by its message.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
+import traceback
+from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -15,21 +22,24 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.parser import ValidationError
-from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventV2Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from chatbot import limits
+from chatbot.arrival import RequestTiming, request_timing
 from chatbot.cache import ResponseCache
+from chatbot.events import HttpApiEvent
 from chatbot.request import ChatError, parse_body
 from chatbot.service import Dependencies, answer_chat
 from chatbot.settings import get_settings
-from chatbot.token_metrics import publish_token_metrics
+from chatbot.token_metrics import AnswerRecord, publish_token_metrics
 from shared.aws_clients import client
 
 __all__ = ["handler", "publish_token_metrics"]
 
 logger = Logger()
 tracer = Tracer()
-app = APIGatewayHttpResolver()
+# debug=False: Powertools' debug mode (POWERTOOLS_DEV) would print every event, bodies included.
+app = APIGatewayHttpResolver(debug=False)
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:
@@ -47,14 +57,29 @@ def _bedrock() -> Any:
     return client(
         "bedrock-runtime",
         max_attempts=settings.bedrock_max_attempts,
-        connect_timeout=3.0,
+        connect_timeout=limits.BEDROCK_CONNECT_TIMEOUT_SECONDS,
         read_timeout=settings.bedrock_read_timeout,
     )
 
 
 def _dynamodb() -> Any:
-    # Fail fast: a slow cache must not eat the answer's time budget; a miss costs one model call.
-    return client("dynamodb", max_attempts=2, connect_timeout=1.0, read_timeout=2.0)
+    return client(
+        "dynamodb",
+        max_attempts=limits.CACHE_MAX_ATTEMPTS,
+        connect_timeout=limits.CACHE_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=limits.CACHE_READ_TIMEOUT_SECONDS,
+    )
+
+
+def _marked(publish: Callable[[AnswerRecord], None]) -> Callable[[AnswerRecord], None]:
+    """`publish`, noting in the request's context that its EMF document is written (before writing: a
+    request gets at most one document, even if a later step fails)."""
+
+    def publish_once(record: AnswerRecord) -> None:
+        app.append_context(published=True)
+        publish(record)
+
+    return publish_once
 
 
 @cache
@@ -69,44 +94,45 @@ def dependencies() -> Dependencies:
     )
 
 
-# CloudWatch drops EMF datapoints older than 14 days or more than 2 hours ahead.
-_MAX_PAST_MS = 14 * 86_400_000 - 3_600_000
-_MAX_FUTURE_MS = 7_200_000 - 60_000
-
-
-def _received_at_ms() -> int | None:
-    """API Gateway's arrival time of the request (requestContext.timeEpoch), if plausible."""
-    context = app.current_event.get("requestContext") or {}
-    epoch = context.get("timeEpoch") if isinstance(context, dict) else None
-    if isinstance(epoch, bool) or not isinstance(epoch, int):
-        return None
-    now = int(time.time() * 1000)
-    return epoch if now - _MAX_PAST_MS <= epoch <= now + _MAX_FUTURE_MS else None
-
-
 def _request_id() -> str:
     event = app.current_event
     request_id = event.request_context.request_id if event.get("requestContext") else None
     return request_id or (app.lambda_context.aws_request_id if app.lambda_context else "unknown")
 
 
+def _timing() -> RequestTiming:
+    timing = app.context.get("timing")
+    if not isinstance(timing, RequestTiming):
+        started = app.context.get("handler_started", time.perf_counter())
+        timing = request_timing(app.current_event.raw_event, started)
+        app.append_context(timing=timing)
+    return timing
+
+
+# No subsegment of its own (the handler's is enough): an error leaving a subsegment is recorded with its
+# message, and a ChatError's message can quote the request.
 @app.post("/chat")
-@tracer.capture_method
 def chat() -> Response:
-    started = time.perf_counter()
+    timing = _timing()
     try:
         raw = app.current_event.decoded_body
     except ValueError:  # bad base64 or bytes that are not UTF-8
         raise ChatError(400, "invalid_json", "body: not valid base64-encoded UTF-8") from None
     request = parse_body(raw, get_settings())
+    app.append_context(model_id=request.model_id)
     tracer.put_annotation(key="ModelId", value=request.model_id)
-    answer = answer_chat(request, dependencies(), started, _request_id(), _received_at_ms())
+    deps = dependencies()
+    deps = replace(deps, publish=_marked(deps.publish))
+    answer = answer_chat(
+        request, deps, timing.started, _request_id(), timing.received_at_ms, timing.latency_from
+    )
     logger.info(
         "answered",
         extra={
             "model_id": answer.model_id,
             "cached": answer.cached,
             "latency_ms": round(answer.latency_ms, 1),
+            "latency_from": timing.latency_from,
             "total_tokens": answer.usage.total_tokens,
         },
     )
@@ -122,10 +148,41 @@ def chat_error(error: ChatError) -> Response:
     return _json(error.status, {"error": error.code, "message": error.message})
 
 
+def _publish_unexpected(error_code: str) -> None:
+    """The one EMF document of a request that failed unexpectedly (ModelErrors=1), unless it has one."""
+    if app.context.get("published"):
+        return
+    timing = _timing()
+    model_id = str(app.context.get("model_id") or os.environ.get("MODEL_ID", "").strip() or "unknown")
+    latency = (time.perf_counter() - timing.started) * 1000.0
+    record = AnswerRecord(
+        model_id,
+        _request_id(),
+        False,
+        latency,
+        error_code=error_code,
+        timestamp_ms=timing.received_at_ms,
+        latency_from=timing.latency_from,
+    )
+    try:
+        try:
+            publish = dependencies().publish
+        except Exception:  # the configuration itself may be what failed
+            publish = publish_token_metrics
+        _marked(publish)(record)
+    except Exception as exc:  # the answer must still go out; the log says why the metric did not
+        logger.error("metrics of a failed request not written", extra={"error_type": type(exc).__name__})
+
+
 @app.exception_handler(Exception)
 def unexpected_error(error: Exception) -> Response:
-    # A bug must still answer JSON (never a bare 500 from API Gateway); the log has the stack.
-    logger.exception("unexpected error while answering", extra={"error_type": type(error).__name__})
+    # A bug must still answer JSON (never a bare 500 from API Gateway) and count in ModelErrors. The log
+    # has the type and the stack (file, line, code) but not the message, which may quote the request.
+    stack = "".join(traceback.format_tb(error.__traceback__))
+    logger.error(
+        "unexpected error while answering", extra={"error_type": type(error).__name__, "stack": stack}
+    )
+    _publish_unexpected(type(error).__name__)
     return _json(502, {"error": "internal_error", "message": "the request could not be answered"})
 
 
@@ -135,12 +192,14 @@ def not_found(_: Exception) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    handler_started = time.perf_counter()  # the latencies' origin when the event's arrival is unusable
     try:  # Powertools Parser's model of an HTTP API (payload 2.0) event: anything else is not routable
-        APIGatewayProxyEventV2Model.model_validate(event)
+        HttpApiEvent.model_validate(event)
     except ValidationError as exc:
         where = ".".join(str(part) for part in exc.errors()[0]["loc"]) or "event"
         logger.warning("not an HTTP API payload 2.0 event", extra={"field": where})
         return _raw_error(400, "invalid_event", f"{where}: not an HTTP API (payload 2.0) event")
+    app.append_context(handler_started=handler_started)
     return app.resolve(event, context)

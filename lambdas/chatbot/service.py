@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from chatbot.arrival import LATENCY_FROM_HANDLER
 from chatbot.bedrock import LiveAnswer, ModelFailure, converse_request, stream_answer
 from chatbot.cache import CachedAnswer, CacheUnavailable, ResponseCache, cache_key
 from chatbot.request import ChatError, ChatRequest
@@ -85,11 +86,12 @@ def answer_chat(
     started: float,
     request_id: str,
     received_at_ms: int | None = None,
+    latency_from: str = LATENCY_FROM_HANDLER,
 ) -> ChatAnswer:
     """Serve from cache when allowed and present, else from the model; publish metrics either way.
 
-    `started` is the monotonic clock reading when the request arrived (latencies); `received_at_ms` is
-    its wall-clock arrival (the metrics' timestamp).
+    `started` is the monotonic clock reading the latencies count from (the request's arrival, else the
+    handler's start: `latency_from` says which); `received_at_ms` is the metrics' timestamp.
     """
     key = cache_key(request.model_id, request.system, request.message, request.max_tokens)
     cache_error = False
@@ -107,6 +109,7 @@ def answer_chat(
                     usage,
                     stop_reason=hit.stop_reason,
                     timestamp_ms=received_at_ms,
+                    latency_from=latency_from,
                 )
             )
             return ChatAnswer(hit.answer, request.model_id, True, usage, latency, request_id)
@@ -127,6 +130,7 @@ def answer_chat(
                 error_code=failure.code,
                 cache_error=cache_error,
                 timestamp_ms=received_at_ms,
+                latency_from=latency_from,
             )
         )
         raise ChatError(status, code, f"{request.model_id}: {failure.code}: {failure.message}") from failure
@@ -147,6 +151,7 @@ def answer_chat(
             stop_reason=live.stop_reason,
             cache_error=cache_error,
             timestamp_ms=received_at_ms,
+            latency_from=latency_from,
         )
     )
     return ChatAnswer(live.text, request.model_id, False, live.usage, latency, request_id)

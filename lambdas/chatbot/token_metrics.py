@@ -2,7 +2,8 @@
 
 EMF is a single `print` of a JSON line that CloudWatch Logs turns into metrics: no API call, so metrics
 can never slow or fail an answer. The dimension set is exactly `ModelId`; request id, cache flag, stop
-reason and error code travel as plain properties (searchable in Logs Insights, never billed as series).
+reason, error code and the latencies' origin (`LatencyFrom`) travel as plain properties (searchable in
+Logs Insights, never billed as series).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class AnswerRecord:
     error_code: str | None = None
     cache_error: bool = False
     timestamp_ms: int | None = None  # when the request was received; None: now
+    latency_from: str = "handler"  # the latencies' origin: "arrival" (timeEpoch) or "handler"
 
 
 def _add(metric: mc.MetricDef, value: float) -> None:
@@ -70,6 +72,7 @@ def publish_token_metrics(record: AnswerRecord) -> None:
         _add(mc.CACHE_ERRORS, 1)
     metrics.add_metadata(key="request_id", value=record.request_id)
     metrics.add_metadata(key="Cached", value=record.cached)
+    metrics.add_metadata(key="LatencyFrom", value=record.latency_from)
     if record.stop_reason:
         metrics.add_metadata(key="StopReason", value=record.stop_reason)
     if record.error_code:

@@ -2,7 +2,8 @@
 
 `POST /model/{modelId}/converse-stream` answers HTTP/1.1 chunked `application/vnd.amazon.eventstream`
 frames (messageStart, contentBlockDelta..., contentBlockStop, messageStop, metadata), or an HTTP 429
-ThrottlingException, or a mid-stream `modelStreamErrorException`. The real botocore client reaches it
+ThrottlingException (or ServiceQuotaExceededException), a mid-stream `modelStreamErrorException`, or a
+frame whose CRC does not match its bytes. The real botocore client reaches it
 through `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, so the code under test parses real bytes.
 
 Behaviour is scripted per model (`script`), otherwise a deterministic answer derived from the prompt.
@@ -26,6 +27,8 @@ ANSWER = "answer"
 THROTTLE = "throttle"
 STREAM_ERROR = "stream_error"
 DROP = "drop"  # the connection closes mid-stream, without messageStop or metadata
+CORRUPT = "corrupt"  # a contentBlockDelta frame mid-stream carries a wrong message CRC
+QUOTA = "quota"  # HTTP 400 ServiceQuotaExceededException (Bedrock's "too many tokens" answer)
 
 
 @dataclass
@@ -94,6 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
         if behavior.kind == THROTTLE:
             self._error(429, "ThrottlingException", "Too many requests, please wait before trying again.")
             return
+        if behavior.kind == QUOTA:
+            self._error(400, "ServiceQuotaExceededException", "Too many tokens, please wait.")
+            return
         self._stream(body, behavior)
 
     def _error(self, status: int, code: str, message: str) -> None:
@@ -130,7 +136,10 @@ class _Handler(BaseHTTPRequestHandler):
             if index and behavior.chunk_delay:
                 time.sleep(behavior.chunk_delay)
             delta = {"contentBlockIndex": 0, "delta": {"text": piece}, "p": "abcdefgh"}
-            self._chunk(eventstream.event("contentBlockDelta", delta))
+            frame = eventstream.event("contentBlockDelta", delta)
+            if behavior.kind == CORRUPT and index == len(pieces) // 2:
+                frame = eventstream.with_bad_crc(frame)
+            self._chunk(frame)
             if behavior.kind == STREAM_ERROR and index == len(pieces) // 2:
                 error = {
                     "message": "The model stream failed.",

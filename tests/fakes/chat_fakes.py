@@ -43,3 +43,13 @@ class Clock:
     def __call__(self) -> float:
         self.now += 0.010  # every reading is 10 ms later
         return self.now
+
+
+class ManualClock:
+    """A clock that reads what the test set last (`clock.now = ...`)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

@@ -49,3 +49,9 @@ def exception(exception_type: str, payload: dict[str, Any]) -> bytes:
         },
         json.dumps(payload).encode(),
     )
+
+
+def with_bad_crc(message: bytes) -> bytes:
+    """The same message with its trailing message CRC32 flipped: botocore raises ChecksumMismatch."""
+    (crc,) = struct.unpack(">I", message[-4:])
+    return message[:-4] + struct.pack(">I", crc ^ 0xFFFFFFFF)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chatbot.limits import BEDROCK_CONNECT_TIMEOUT_SECONDS
 from infra.config import DEFAULTS
 from shared.table_schema import CACHE_PARTITION_KEY, CACHE_TTL_ATTRIBUTE
 from tests.infra.conftest import Synth, render
@@ -78,8 +79,12 @@ def test_given_default_config_when_synthesized_then_chatbot_timeout_exceeds_the_
     env = chatbot["Environment"]["Variables"]
     attempts, read_timeout = int(env["BEDROCK_MAX_ATTEMPTS"]), int(env["BEDROCK_READ_TIMEOUT_SECONDS"])
 
-    # Every attempt times out (2 s connect + read) and every back-off is botocore's longest (20 s).
-    assert chatbot["Timeout"] > attempts * (2 + read_timeout) + (attempts - 1) * 20
+    # Every attempt times out (the client's 3 s connect + read) and every back-off is botocore's longest.
+    assert (
+        chatbot["Timeout"]
+        >= attempts * (BEDROCK_CONNECT_TIMEOUT_SECONDS + read_timeout) + (attempts - 1) * 20
+    )
+    assert BEDROCK_CONNECT_TIMEOUT_SECONDS == 3
 
 
 def test_given_default_config_when_synthesized_then_chatbot_environment_matches_the_contract(
@@ -99,6 +104,8 @@ def test_given_default_config_when_synthesized_then_chatbot_environment_matches_
         "BEDROCK_READ_TIMEOUT_SECONDS",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
+        "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
+        "POWERTOOLS_TRACER_CAPTURE_ERROR",
     }
     assert env["MODEL_ID"] == DEFAULTS["models"]["default"]
     assert env["ALLOWED_MODEL_IDS"].split(",") == DEFAULTS["models"]["allowed"]
@@ -110,6 +117,11 @@ def test_given_default_config_when_synthesized_then_chatbot_environment_matches_
     assert json.loads(env["MODEL_PRICES"]) == DEFAULTS["models"]["prices"]
     assert env["POWERTOOLS_SERVICE_NAME"] == "chatbot"
     assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    # No answer or error text in X-Ray (Powertools Tracer captures both by default).
+    assert (env["POWERTOOLS_TRACER_CAPTURE_RESPONSE"], env["POWERTOOLS_TRACER_CAPTURE_ERROR"]) == (
+        "false",
+        "false",
+    )
 
 
 def test_given_default_config_when_synthesized_then_the_chatbot_settings_parser_accepts_its_environment(

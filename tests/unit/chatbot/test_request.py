@@ -91,3 +91,12 @@ def test_given_body_over_byte_limit_when_parsed_then_413() -> None:
 
 def test_given_message_at_exact_limit_after_trim_when_parsed_then_accepted() -> None:
     assert len(parse_body(json.dumps({"message": " " + "x" * 50 + "\n"}), SETTINGS).message) == 50
+
+
+def test_given_raw_utf8_body_under_the_limit_in_characters_but_over_in_bytes_when_parsed_then_413() -> None:
+    # ensure_ascii=False keeps "é" as 2 UTF-8 bytes: 1100 characters of body, 2200+ bytes (limit 2048).
+    raw = json.dumps({"message": "hi", "system": "é" * 1080}, ensure_ascii=False)
+    assert len(raw) <= SETTINGS.max_body_bytes < len(raw.encode("utf-8"))
+    error = _error(raw)
+    assert (error.status, error.code) == (413, "payload_too_large")
+    assert str(len(raw.encode("utf-8"))) in error.message

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.eventstream import ChecksumMismatch, DuplicateHeader, InvalidHeadersLength, InvalidPayloadLength
 from botocore.exceptions import ClientError, EventStreamError
 
 from chatbot.request import ChatError, ChatRequest
 from chatbot.service import Dependencies, answer_chat
 from chatbot.settings import ModelPrice
 from chatbot.token_metrics import AnswerRecord
-from tests.fakes.chat_fakes import Clock, MemoryCache, ScriptedBedrock
+from tests.fakes.chat_fakes import Clock, ManualClock, MemoryCache, ScriptedBedrock
 
 
 def _events(text: str = "Hello there", stop: str = "end_turn", metadata: bool = True) -> list[dict[str, Any]]:
@@ -88,6 +89,13 @@ def test_given_unwritable_cache_when_answered_then_200_and_error_counted() -> No
             ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "ConverseStream"),
             429,
         ),
+        (
+            ClientError(
+                {"Error": {"Code": "ServiceQuotaExceededException", "Message": "Too many tokens"}},
+                "ConverseStream",
+            ),
+            429,
+        ),
         (ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "ConverseStream"), 502),
         (EventStreamError({"Error": {"Code": "throttlingException", "Message": "x"}}, "ConverseStream"), 429),
         (
@@ -116,3 +124,61 @@ def test_given_cached_answer_when_answered_then_no_model_call_and_estimated_usag
     assert hit.cached
     assert hit.usage.estimated
     assert published[1].cost_usd is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ChecksumMismatch(1, 2),
+        InvalidHeadersLength(200_000),
+        InvalidPayloadLength(30_000_000),
+        DuplicateHeader("x"),
+    ],
+)
+def test_given_corrupt_stream_frame_when_answered_then_502_model_error_with_its_code(
+    error: Exception,
+) -> None:
+    events = _events()
+
+    def stream() -> Any:  # botocore's parser raises these while the stream is iterated
+        yield events[0]
+        raise error
+
+    class CorruptBedrock(ScriptedBedrock):
+        def converse_stream(self, **request: Any) -> dict[str, Any]:
+            self.calls += 1
+            return {"stream": stream()}
+
+    cache, published = MemoryCache(), []  # type: list[AnswerRecord]
+    with pytest.raises(ChatError) as caught:
+        answer_chat(REQUEST, _deps(cache, CorruptBedrock(), published), 100.0, "r")
+    assert (caught.value.status, caught.value.code) == (502, "model_error")
+    assert [(record.usage, record.error_code) for record in published] == [(None, type(error).__name__)]
+    assert cache.items == {}
+
+
+def test_given_empty_first_delta_when_answered_then_time_to_first_token_is_at_the_first_text() -> None:
+    clock = ManualClock(100.0)
+
+    def stream() -> Any:  # the clock moves between deltas as the stream arrives
+        yield {"messageStart": {"role": "assistant"}}
+        clock.now = 100.2
+        yield {"contentBlockDelta": {"delta": {"text": ""}, "contentBlockIndex": 0}}
+        clock.now = 100.5
+        yield {"contentBlockDelta": {"delta": {}, "contentBlockIndex": 0}}
+        clock.now = 100.9
+        yield {"contentBlockDelta": {"delta": {"text": "Hi"}, "contentBlockIndex": 0}}
+        clock.now = 101.0
+        yield from _events()[-3:]
+
+    class StreamingBedrock(ScriptedBedrock):
+        def converse_stream(self, **request: Any) -> dict[str, Any]:
+            return {"stream": stream()}
+
+    published: list[AnswerRecord] = []
+    deps = Dependencies(
+        cache=MemoryCache(), bedrock=StreamingBedrock, publish=published.append, prices={}, clock=clock
+    )  # type: ignore[arg-type]
+    answer_chat(REQUEST, deps, 100.0, "r")
+    assert published[0].ttft_ms == pytest.approx(900.0)
+    assert published[0].latency_ms == pytest.approx(1000.0)

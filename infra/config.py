@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from chatbot.limits import (
+from chatbot.platform_limits import (
     BEDROCK_CONNECT_TIMEOUT_SECONDS,
     BOTOCORE_MAX_BACKOFF_SECONDS,
     MAX_BODY_BYTES_LIMIT,
@@ -117,7 +117,7 @@ def _collector(reader: Reader, name: str) -> dict[str, Any]:
 
 
 def _check_chatbot_limits(reader: Reader, chatbot: ChatbotConfig) -> None:
-    """The numbers come from chatbot.limits, the module the Lambda's own clients use."""
+    """The numbers come from chatbot.platform_limits, the module the Lambda's own clients use."""
     if chatbot.timeout_seconds < chatbot.bedrock_budget_seconds:
         reader.fail(
             "chatbot.timeout_seconds",

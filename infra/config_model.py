@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatbot.limits import bedrock_retry_budget_seconds
+from chatbot.platform_limits import bedrock_retry_budget_seconds
 
 
 class ConfigError(ValueError):
@@ -49,7 +49,7 @@ class ChatbotConfig:
 
     @property
     def bedrock_budget_seconds(self) -> int:
-        """The least function timeout (chatbot.limits, the same numbers the Lambda's client uses)."""
+        """The least function timeout (chatbot.platform_limits, the same numbers the Lambda's client uses)."""
         return bedrock_retry_budget_seconds(self.bedrock_max_attempts, self.bedrock_read_timeout_seconds)
 
 

@@ -24,7 +24,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.parser import ValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chatbot import limits
+from chatbot import platform_limits as limits
 from chatbot.arrival import RequestTiming, request_timing
 from chatbot.cache import ResponseCache
 from chatbot.events import HttpApiEvent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chatbot.limits import BEDROCK_CONNECT_TIMEOUT_SECONDS
+from chatbot.platform_limits import BEDROCK_CONNECT_TIMEOUT_SECONDS
 from infra.config import DEFAULTS
 from shared.table_schema import CACHE_PARTITION_KEY, CACHE_TTL_ATTRIBUTE
 from tests.infra.conftest import Synth, render

@@ -1,4 +1,4 @@
-"""One source for the chatbot's time budget: the client the Lambda builds uses chatbot.limits' numbers."""
+"""One source for the chatbot's time budget: the client the Lambda builds uses platform_limits' numbers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
-from chatbot import chatbot_handler, limits
+from chatbot import chatbot_handler
+from chatbot import platform_limits as limits
 from chatbot.settings import get_settings
 from shared.aws_clients import reset_clients
 

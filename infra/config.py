@@ -187,6 +187,8 @@ def _read(reader: Reader) -> StackConfig:
         ai_config_keys=reader.strings("collectors.launchdarkly.ai_config_keys", _KEY),
         usage_series=usage_series,
         time_unit=reader.string("collectors.launchdarkly.time_unit", choices=("ms", "s")),
+        # The collector's bounds of LAUNCHDARKLY_USAGE_LAG_SECONDS: checked here, so synth fails, not a run.
+        usage_lag_seconds=reader.integer("collectors.launchdarkly.usage_lag_seconds", 0, 3 * 86400),
     )
     collectors = CollectorsConfig(
         launchdarkly=launchdarkly,

@@ -85,6 +85,7 @@ DEFAULTS: dict[str, Any] = {
             "ai_config_keys": [],
             "usage_series": list(LD_USAGE_DEFAULT_SERIES),
             "time_unit": "ms",
+            "usage_lag_seconds": 21600,
         },
         "perf": {
             "schedule_minutes": 15,

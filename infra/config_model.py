@@ -91,6 +91,7 @@ class LaunchDarklyConfig(CollectorConfig):
     ai_config_keys: tuple[str, ...]
     usage_series: tuple[str, ...]
     time_unit: str
+    usage_lag_seconds: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,7 @@ def vendor_environment(config: StackConfig, source: str) -> dict[str, str]:
             "LAUNCHDARKLY_AI_CONFIG_KEYS": ",".join(ld.ai_config_keys),
             "LAUNCHDARKLY_AI_CONFIG_TIME_UNIT": ld.time_unit,
             "LAUNCHDARKLY_USAGE_SERIES": ",".join(ld.usage_series),
+            "LAUNCHDARKLY_USAGE_LAG_SECONDS": str(ld.usage_lag_seconds),
         }
     if source == SOURCE_FLASHBACK:
         return {"FLASHBACK_AI_LLM_IDS": ",".join(config.collectors.flashback.llm_ids)}

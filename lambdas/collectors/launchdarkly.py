@@ -1,8 +1,8 @@
 """LaunchDarkly: AI Config metrics per closed window, and account usage per completed day.
 
 AI Config metrics (`GET /api/v2/projects/{projectKey}/ai-configs/{configKey}/metrics?from&to&env`,
-headers `Authorization: <token>`, `LD-API-Version: beta`), one series per configured config x
-environment:
+headers `Authorization: <token>`, `LD-API-Version: beta`), one series per config x environment (the
+configured keys; empty: every config the project lists, each run: `launchdarkly_listing`):
 - windows are closed, contiguous and non-overlapping: `[mark, mark + window)` while the window ends at
   or before `now - lag` rounded down to 5 minutes (lag `LAUNCHDARKLY_INGESTION_LAG_SECONDS`, default 900:
   LaunchDarkly aggregates events with a delay, so a window is read only once its events are in);
@@ -18,11 +18,12 @@ environment:
 Account usage (`GET /api/v2/usage/<path>`, `LAUNCHDARKLY_USAGE_SERIES`), one series per path:
 `aggregationType=incremental&granularity=daily`, `from`/`to` in the unit the endpoint's reference
 documents (catalogue `LD_USAGE_SERIES`), from the day after the last published bucket (first run:
-`LAUNCHDARKLY_USAGE_LOOKBACK_DAYS`, default 7) to today 00:00 UTC. Only completed daily buckets are
-published, at the bucket's start, each once; each key of a point indexes the `metadata` array, whose
-entries become dimensions (PascalCase keys, empty values skipped, at most `MAX_METADATA_DIMENSIONS`)
-plus `Series` = the path. A `time` below 10^11 is read as seconds (defensive: the reference says ms).
-"""
+`LAUNCHDARKLY_USAGE_LOOKBACK_DAYS`, default 7) to the last 00:00 UTC at or before now minus
+`LAUNCHDARKLY_USAGE_LAG_SECONDS` (default 21600: a day LaunchDarkly finalizes late is read at its final
+value). Only buckets whose end + lag has passed are published, at the bucket's start, each once; each
+key of a point indexes the `metadata` array, whose entries become dimensions (PascalCase keys, empty
+values skipped, at most `MAX_METADATA_DIMENSIONS`) plus `Series` = the path. A `time` below 10^11 is read
+as seconds (defensive: the reference says ms)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from urllib.parse import quote
 from collectors.common.cloudwatch_writer import MAX_AGE_MS, MAX_DIMENSION_VALUE, Datapoint
 from collectors.common.http import HttpClient, MalformedResponse, VendorHTTPError
 from collectors.common.runner import OutOfTime, Run, SeriesOutput, Unit, csv, env_int
+from collectors.launchdarkly_listing import ai_config_keys
 from shared import metric_catalogue as mc
 
 DEFAULT_BASE_URL = "https://app.launchdarkly.com"
@@ -65,6 +67,7 @@ class LaunchDarklySettings:
     lookback_ms: int = DAY_MS
     max_windows_per_run: int = 24
     usage_lookback_days: int = 7
+    usage_lag_ms: int = 21_600_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LaunchDarklySettings:
@@ -100,6 +103,7 @@ class LaunchDarklySettings:
             lookback_ms=env_int("LAUNCHDARKLY_LOOKBACK_SECONDS", 86400, 300, 13 * 86400, env) * 1000,
             max_windows_per_run=env_int("LAUNCHDARKLY_MAX_WINDOWS_PER_RUN", 24, 1, 1000, env),
             usage_lookback_days=env_int("LAUNCHDARKLY_USAGE_LOOKBACK_DAYS", 7, 1, 13, env),
+            usage_lag_ms=env_int("LAUNCHDARKLY_USAGE_LAG_SECONDS", 21600, 0, 3 * 86400, env) * 1000,
         )
 
 
@@ -208,14 +212,14 @@ def bucket_ms(raw: Any) -> int | None:
 @dataclass(frozen=True, slots=True)
 class UsagePlan:
     from_ms: int  # first day wanted, 00:00 UTC
-    to_ms: int  # today 00:00 UTC: buckets before it are complete
+    to_ms: int  # 00:00 UTC at or before now - lag: buckets before it are complete and settled
 
     def __str__(self) -> str:
         return f"days {self.from_ms}..{self.to_ms}"
 
 
-def usage_plan(mark_ms: int | None, now_ms: int, lookback_days: int) -> UsagePlan | None:
-    today = align_down(now_ms, DAY_MS)
+def usage_plan(mark_ms: int | None, now_ms: int, lookback_days: int, lag_ms: int = 0) -> UsagePlan | None:
+    today = align_down(now_ms - lag_ms, DAY_MS)
     oldest = align_up(now_ms - OLDEST_MS, DAY_MS)
     first = mark_ms + DAY_MS if mark_ms is not None else today - lookback_days * DAY_MS
     first = max(align_up(first, DAY_MS), oldest)
@@ -341,7 +345,7 @@ def _usage_series(run: Run, http: HttpClient, settings: LaunchDarklySettings, pa
     unit = mc.LD_USAGE_SERIES[path][1]
 
     def plan(checkpoint: Any) -> UsagePlan | None:
-        return usage_plan(checkpoint.mark, run.now_ms, settings.usage_lookback_days)
+        return usage_plan(checkpoint.mark, run.now_ms, settings.usage_lookback_days, settings.usage_lag_ms)
 
     def fetch(usage: UsagePlan, checkpoint: Any) -> SeriesOutput:
         body = http.get_json(
@@ -376,7 +380,7 @@ def collect(run: Run, settings: LaunchDarklySettings | None = None) -> None:
         settings.base_url, {"Authorization": token, "LD-API-Version": "beta"}, ld_rate_limits=True
     )
     zeros = ZeroTracker()
-    for config_key in settings.ai_config_keys:
+    for config_key in ai_config_keys(run, http, settings.project_key, settings.ai_config_keys):
         for env_key in settings.environment_keys:
             _ai_config_series(run, http, settings, config_key, env_key, zeros)
     for path in settings.usage_series:

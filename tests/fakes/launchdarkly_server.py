@@ -31,6 +31,20 @@ report input tokens but no output tokens. An unknown project/config/env, and any
 `active_from_ms` (such as the January 1970 window a caller sending seconds asks for), reads all zeros.
 `expected_ai_config_metrics()` is the truth for any window.
 
+List AI Configs, `GET /api/v2/projects/{projectKey}/ai-configs?limit=&offset=` (LaunchDarkly's OpenAPI,
+`getAIConfigs`, beta: `LD-API-Version: beta` required, else 400): an `AIConfigs` object
+`{"_links": {"self", "first", "last", "next"?, "prev"?}, "items": [AIConfig, ...], "totalCount": n}`, each
+item `{"_links", "key", "name", "description", "tags", "version", "variations", "createdAt", "updatedAt"}`.
+The project's configs are the distinct config keys registered with `add_ai_config` (in registration order)
+plus those of `add_ai_config_definition`; a project the fake has never heard of (`add_project`) answers 404.
+`limit` defaults to 20; `ai_config_page_max` (default None) caps what one page holds whatever `limit` asks,
+to serve the short pages the real API may serve; `limit`/`offset` that are not non-negative integers: 400.
+Auth, rate limits and faults are those of every endpoint (the base server).
+
+`ai_config_time_unit` (`ms`, the official OpenAPI, default; `s`, the seed's snippet) is the unit in which
+the metrics endpoint reads `from`/`to`: a server speaking seconds, for configuration-change tests. `reset()`
+restores `ms`, no page cap, and no extra project or definition.
+
 Account usage, `GET /api/v2/usage/{path}` for the paths in `USAGE_TIME_UNITS`: `from`/`to` are read in
 the endpoint's own documented unit (the table below, checked against the seed, endpoint by endpoint),
 defaulting to the start of the current month and now. Answer: a `SeriesListRep`
@@ -315,11 +329,19 @@ class FakeLaunchDarkly(FakeVendorServer):
         self._ai_configs: dict[tuple[str, str, str], AIConfigTraffic] = {}
         self._usage: dict[str, _UsageSource] = {}
         self._usage_cache: dict[tuple[str, int], list[Number]] = {}
+        self._projects: set[str] = set()
+        self._definitions: dict[tuple[str, str], None] = {}
+        self.ai_config_page_max: int | None = None
+        self.ai_config_time_unit = "ms"
         super().__init__(**kwargs)
 
     # ------------------------------------------------------------------ data
     def _reset_data(self) -> None:
         self._ai_configs = {}
+        self._projects = set()
+        self._definitions = {}
+        self.ai_config_page_max = None
+        self.ai_config_time_unit = "ms"
         self._usage = {
             path: _UsageSource([dict(m) for m in meta], None, list(bases))
             for path, (meta, bases) in USAGE_DEFAULTS.items()
@@ -392,6 +414,32 @@ class FakeLaunchDarkly(FakeVendorServer):
     def remove_ai_config(self, project_key: str, config_key: str, env: str) -> None:
         with self._lock:
             self._ai_configs.pop((project_key, config_key, env), None)
+
+    def add_project(self, project_key: str) -> None:
+        """Make the project known (its listing answers 200, empty until configs are added)."""
+        with self._lock:
+            self._projects.add(project_key)
+
+    def add_ai_config_definition(self, project_key: str, config_key: str) -> None:
+        """An AI Config that exists (is listed) whether or not it has traffic in any environment."""
+        with self._lock:
+            self._definitions[(project_key, config_key)] = None
+
+    def remove_ai_config_everywhere(self, project_key: str, config_key: str) -> None:
+        """Delete the config: gone from the listing and from every environment."""
+        with self._lock:
+            self._definitions.pop((project_key, config_key), None)
+            for key in [k for k in self._ai_configs if k[:2] == (project_key, config_key)]:
+                del self._ai_configs[key]
+
+    def ai_config_keys(self, project_key: str) -> list[str] | None:
+        """The keys the listing serves for the project, in order; None for an unknown project."""
+        with self._lock:
+            registered = [config for project, config, _ in self._ai_configs if project == project_key]
+            defined = [config for project, config in self._definitions if project == project_key]
+            keys = list(dict.fromkeys(registered + defined))
+            known = keys or project_key in self._projects
+            return keys if known else None
 
     @property
     def ai_configs(self) -> list[tuple[str, str, str]]:
@@ -574,6 +622,10 @@ class FakeLaunchDarkly(FakeVendorServer):
         if segments[:2] != ["api", "v2"]:
             return self._error(404)
         rest = segments[2:]
+        if len(rest) == 3 and rest[0] == "projects" and rest[2] == "ai-configs":
+            if method != "GET":
+                return self._error(405)
+            return self._list_ai_configs(rest[1], path, query, headers)
         if len(rest) == 5 and rest[0] == "projects" and rest[2] == "ai-configs" and rest[4] == "metrics":
             if method != "GET":
                 return self._error(405)
@@ -592,14 +644,16 @@ class FakeLaunchDarkly(FakeVendorServer):
         if headers.get("ld-api-version") != "beta":
             return self._error(400, "This endpoint is in beta: send the header LD-API-Version: beta")
         bounds: dict[str, int] = {}
+        unit = _UNIT_NAMES[self.ai_config_time_unit]
+        scale = 1000 if self.ai_config_time_unit == "s" else 1
         for name in ("from", "to"):
             raw = self._single(query, name)
             if raw is None or raw == "":
-                return self._error(400, f"{name} is required (milliseconds since epoch)")
+                return self._error(400, f"{name} is required ({unit} since epoch)")
             parsed = _parse_int(raw)
             if parsed is None or parsed < 0:
-                return self._error(400, f"{name} must be an integer number of milliseconds since epoch")
-            bounds[name] = parsed
+                return self._error(400, f"{name} must be an integer number of {unit} since epoch")
+            bounds[name] = parsed * scale
         env = self._single(query, "env")
         if not env:
             return self._error(400, "env is required")
@@ -610,6 +664,43 @@ class FakeLaunchDarkly(FakeVendorServer):
             return self._error(400, "to may not be more than 100 days after from")
         metrics = self.expected_ai_config_metrics(project_key, config_key, env, from_ms, to_ms)
         return Response(200, json_bytes(metrics))
+
+    def _list_ai_configs(
+        self, project_key: str, raw_path: str, query: dict[str, list[str]], headers: Mapping[str, str]
+    ) -> Response:
+        if headers.get("ld-api-version") != "beta":
+            return self._error(400, "This endpoint is in beta: send the header LD-API-Version: beta")
+        paging: dict[str, int] = {}
+        for name, default in (("limit", 20), ("offset", 0)):
+            raw = self._single(query, name)
+            parsed = default if raw is None or raw == "" else _parse_int(raw)
+            if parsed is None or parsed < 0:
+                return self._error(400, f"{name} must be a non-negative integer")
+            paging[name] = parsed
+        keys = self.ai_config_keys(project_key)
+        if keys is None:
+            return self._error(404, f"Unknown project {project_key!r}")
+        limit, offset = paging["limit"], paging["offset"]
+        size = limit if self.ai_config_page_max is None else min(limit, self.ai_config_page_max)
+        page = keys[offset : offset + size]
+
+        def link(at: int) -> dict[str, str]:
+            return {
+                "href": f"{raw_path}?{urlencode({'limit': limit, 'offset': at})}",
+                "type": "application/json",
+            }
+
+        links = {
+            "self": link(offset),
+            "first": link(0),
+            "last": link(max(0, len(keys) - 1) // max(1, limit) * limit),
+        }
+        if offset + len(page) < len(keys):
+            links["next"] = link(offset + len(page))
+        if offset > 0:
+            links["prev"] = link(max(0, offset - limit))
+        items = [_ai_config_item(raw_path, key, index) for index, key in enumerate(page, start=offset)]
+        return Response(200, json_bytes({"_links": links, "items": items, "totalCount": len(keys)}))
 
     def _usage_endpoint(self, usage_path: str, raw_path: str, query: dict[str, list[str]]) -> Response:
         unit = USAGE_TIME_UNITS[usage_path]
@@ -701,6 +792,27 @@ def _realistic_preset(fake: FakeLaunchDarkly, seed: int) -> None:
 
 
 _UNIT_NAMES = {"ms": "milliseconds", "s": "seconds"}
+
+
+def _ai_config_item(collection: str, key: str, index: int) -> dict[str, Any]:
+    """One `AIConfig` of the listing (the fields the OpenAPI requires; no variations)."""
+    created = DEFAULT_ACTIVE_FROM_MS + index * HOUR_MS
+    return {
+        "_links": {
+            "self": {"href": f"{collection}/{key}", "type": "application/json"},
+            "parent": {"href": collection, "type": "application/json"},
+        },
+        "key": key,
+        "name": key.replace("-", " ").title(),
+        "description": "",
+        "tags": [],
+        "version": 1,
+        "variations": [],
+        "createdAt": created,
+        "updatedAt": created,
+    }
+
+
 # A usage window starting before this (in 1970) is a caller's seconds read as milliseconds.
 _WRONG_UNIT_BEFORE_MS = 365 * DAY_MS
 

@@ -75,6 +75,7 @@ def test_given_default_config_when_synthesized_then_launchdarkly_environment_mat
         "LAUNCHDARKLY_AI_CONFIG_KEYS",
         "LAUNCHDARKLY_AI_CONFIG_TIME_UNIT",
         "LAUNCHDARKLY_USAGE_SERIES",
+        "LAUNCHDARKLY_USAGE_LAG_SECONDS",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
     }
@@ -83,6 +84,7 @@ def test_given_default_config_when_synthesized_then_launchdarkly_environment_mat
     assert env["LAUNCHDARKLY_PROJECT_KEY"] == "default"
     assert env["LAUNCHDARKLY_ENVIRONMENT_KEYS"] == "production"
     assert env["LAUNCHDARKLY_USAGE_SERIES"] == ",".join(mc.LD_USAGE_DEFAULT_SERIES)
+    assert env["LAUNCHDARKLY_USAGE_LAG_SECONDS"] == "21600"
     assert env["POWERTOOLS_SERVICE_NAME"] == "launchdarkly-collector"
 
 

@@ -98,6 +98,16 @@ def test_given_json_text_from_the_command_line_when_loaded_then_it_overrides_one
         ),
         ("collectors.launchdarkly.project_key", "", "aigateway.collectors.launchdarkly.project_key"),
         (
+            "collectors.launchdarkly.usage_lag_seconds",
+            3 * 86400 + 1,
+            "aigateway.collectors.launchdarkly.usage_lag_seconds",
+        ),
+        (
+            "collectors.launchdarkly.usage_lag_seconds",
+            "6h",
+            "aigateway.collectors.launchdarkly.usage_lag_seconds",
+        ),
+        (
             "collectors.launchdarkly.usage_series",
             ["no-such-series"],
             "aigateway.collectors.launchdarkly.usage_series",
@@ -189,3 +199,13 @@ def test_given_a_model_id_when_parsed_then_the_geo_prefix_and_foundation_model_a
 ) -> None:
     assert geo_prefix(model_id) == prefix
     assert foundation_model_id(model_id) == model
+
+
+def test_given_a_usage_lag_when_loaded_then_the_launchdarkly_collector_gets_it_as_its_env_var() -> None:
+    from infra.constructs.collectors import vendor_environment
+    from shared.metric_catalogue import SOURCE_LAUNCHDARKLY
+
+    config = load_config({"collectors": {"launchdarkly": {"usage_lag_seconds": 3600}}})
+
+    assert config.collectors.launchdarkly.usage_lag_seconds == 3600
+    assert vendor_environment(config, SOURCE_LAUNCHDARKLY)["LAUNCHDARKLY_USAGE_LAG_SECONDS"] == "3600"

@@ -70,6 +70,7 @@ COLLECTOR_ENV = {
     "LAUNCHDARKLY_LOOKBACK_SECONDS": str(3 * HOUR),
     "LAUNCHDARKLY_USAGE_SERIES": "total-mau",
     "LAUNCHDARKLY_USAGE_LOOKBACK_DAYS": "3",
+    "LAUNCHDARKLY_USAGE_LAG_SECONDS": "0",  # the truth counts yesterday as due at any hour of the day
     "PERF_DAILY_LOOKBACK_DAYS": "3",
     "FLASHBACK_AI_LLM_IDS": "",
 }

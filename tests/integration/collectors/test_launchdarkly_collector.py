@@ -140,7 +140,9 @@ def test_given_usage_series_when_collected_then_each_endpoint_gets_its_unit_and_
     ld: FakeLaunchDarkly, collector_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LAUNCHDARKLY_AI_CONFIG_KEYS", "")
+    monkeypatch.setenv("LAUNCHDARKLY_PROJECT_KEY", "")  # no project: usage only, no AI Config listed
     monkeypatch.setenv("LAUNCHDARKLY_USAGE_SERIES", "total-mau,serverside-contexts")
+    monkeypatch.setenv("LAUNCHDARKLY_USAGE_LAG_SECONDS", "0")  # yesterday is due whatever the hour
 
     first = run()
     second = run()

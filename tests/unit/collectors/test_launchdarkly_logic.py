@@ -168,6 +168,16 @@ def test_given_no_usage_checkpoint_when_planning_then_the_lookback_ends_at_today
     assert usage_plan(today - 3 * DAY_MS, NOW, 7) == UsagePlan(today - 2 * DAY_MS, today)
 
 
+def test_given_a_usage_lag_when_planning_then_a_day_is_due_once_its_end_plus_the_lag_has_passed() -> None:
+    today = NOW // DAY_MS * DAY_MS  # NOW is 10:07:30: yesterday ended 10 h ago
+    six_hours, eleven_hours = 6 * HOUR, 11 * HOUR
+
+    assert usage_plan(None, NOW, 7, six_hours) == UsagePlan(today - 7 * DAY_MS, today)
+    assert usage_plan(None, NOW, 7, eleven_hours) == UsagePlan(today - 8 * DAY_MS, today - DAY_MS)
+    assert usage_plan(today - 2 * DAY_MS, NOW, 7, eleven_hours) is None  # yesterday: 1 h to go
+    assert usage_plan(today - 2 * DAY_MS, NOW + HOUR, 7, eleven_hours) == UsagePlan(today - DAY_MS, today)
+
+
 def test_given_a_usage_checkpoint_older_than_14_days_when_planning_then_the_start_is_clamped() -> None:
     plan = usage_plan(NOW - 30 * DAY_MS, NOW, 7)
     assert plan is not None and plan.from_ms >= NOW - MAX_AGE_MS
@@ -241,6 +251,8 @@ def test_given_a_minimal_env_when_settings_are_read_then_documented_defaults_app
         HOUR,
         24,
     )
+    assert settings.usage_lag_ms == 6 * HOUR and settings.ai_config_keys == ()
+    assert LaunchDarklySettings.from_env({"LAUNCHDARKLY_USAGE_LAG_SECONDS": "0"}).usage_lag_ms == 0
 
 
 @pytest.mark.parametrize(
@@ -251,6 +263,8 @@ def test_given_a_minimal_env_when_settings_are_read_then_documented_defaults_app
         ({"LAUNCHDARKLY_AI_CONFIG_KEYS": "a"}, "LAUNCHDARKLY_PROJECT_KEY"),
         ({"LAUNCHDARKLY_WINDOW_SECONDS": "1000"}, "multiple of 300"),
         ({"LAUNCHDARKLY_LOOKBACK_SECONDS": str(20 * 86400)}, "LAUNCHDARKLY_LOOKBACK_SECONDS"),
+        ({"LAUNCHDARKLY_USAGE_LAG_SECONDS": "-1"}, "LAUNCHDARKLY_USAGE_LAG_SECONDS"),
+        ({"LAUNCHDARKLY_USAGE_LAG_SECONDS": str(3 * 86400 + 1)}, "LAUNCHDARKLY_USAGE_LAG_SECONDS"),
     ],
 )
 def test_given_a_bad_env_when_settings_are_read_then_the_variable_is_named(

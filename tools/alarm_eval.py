@@ -3,8 +3,11 @@
 moto stores alarms but never evaluates them, so the demo does what CloudWatch's evaluator would for the
 most recent `EvaluationPeriods` periods: fetch each period's value (a plain statistic, a metric-math
 expression over its member metrics, or a Metrics Insights `SELECT SUM(m) FROM SCHEMA(...)`), apply
-TreatMissingData, and alarm when at least `DatapointsToAlarm` periods breach. Anomaly-detection bands
-need CloudWatch's trained model and are reported as not evaluable locally.
+TreatMissingData as CloudWatch does (`decide_state`), and alarm when at least `DatapointsToAlarm` periods
+breach. The evaluator remembers each alarm's state between evaluations (`ignore` keeps it; a new alarm
+starts in INSUFFICIENT_DATA, as in CloudWatch) and its clock can be moved (`at`), so a test can replay
+hours of an alarm's life. Anomaly-detection bands need CloudWatch's trained model and are reported as not
+evaluable locally.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class AlarmResult:
     metric: str
     threshold: str
     values: list[Value]
-    state: str  # ALARM, OK, or NOT_EVALUABLE
+    state: str  # ALARM, OK, INSUFFICIENT_DATA, or NOT_EVALUABLE
     reason: str
     properties: dict[str, Any]
 
@@ -96,10 +99,38 @@ def evaluate_expression(expression: str, values: dict[str, Value]) -> Value:
     return walk(tree)
 
 
+INITIAL_STATE = "INSUFFICIENT_DATA"  # a CloudWatch alarm's state before its first evaluation
+
+
+def decide_state(breaching: list[bool | None], needed: int, missing: str, previous: str) -> str:
+    """CloudWatch's decision for one evaluation: `breaching` holds one entry per period (None = missing).
+
+    `breaching`/`notBreaching` turn a missing period into a bad/good one. `ignore` and `missing` drop
+    missing periods: with none left, `ignore` keeps the current state and `missing` goes to
+    INSUFFICIENT_DATA; with fewer left than `needed`, the alarm fires only if every one left breaches
+    (CloudWatch's "- - X" case), else on `needed` breaching periods as usual.
+    """
+    if missing in ("breaching", "notBreaching"):
+        filled = [missing == "breaching" if b is None else b for b in breaching]
+        return "ALARM" if sum(filled) >= needed else "OK"
+    present = [b for b in breaching if b is not None]
+    if not present:
+        return previous if missing == "ignore" else "INSUFFICIENT_DATA"
+    if len(present) < needed:
+        return "ALARM" if all(present) else "OK"
+    return "ALARM" if sum(present) >= needed else "OK"
+
+
 class AlarmEvaluator:
     def __init__(self, cloudwatch: Any, now: datetime) -> None:
         self._reader = MetricReader(cloudwatch)
         self._now = now.replace(second=0, microsecond=0)
+        self.states: dict[str, str] = {}  # alarm name -> state after its last evaluation
+
+    def at(self, now: datetime) -> AlarmEvaluator:
+        """Move the evaluator's clock (the alarms keep their states)."""
+        self._now = now.replace(second=0, microsecond=0)
+        return self
 
     def _periods(self, period: int, count: int) -> tuple[datetime, datetime]:
         end = self._now
@@ -170,19 +201,18 @@ class AlarmEvaluator:
         threshold = float(props["Threshold"])
         compare = _COMPARE[props["ComparisonOperator"]]
         missing = props.get("TreatMissingData", "missing")
-        breaches = 0
-        for value in values:
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                breaches += missing == "breaching"
-            elif compare(value, threshold):
-                breaches += 1
+        breaching: list[bool | None] = [
+            None if value is None or math.isnan(value) else bool(compare(value, threshold)) for value in values
+        ]
+        breaches = sum(1 for b in breaching if b)
         needed = int(props.get("DatapointsToAlarm", props.get("EvaluationPeriods", 1)))
-        state = "ALARM" if breaches >= needed else "OK"
+        previous = self.states.get(name, INITIAL_STATE)
+        state = self.states[name] = decide_state(breaching, needed, missing, previous)
         shown = ", ".join("missing" if v is None else f"{v:,.4g}" for v in values)
         reason = (
             f"Threshold Crossed: {breaches} of the last {len(values)} datapoints [{shown}] "
             f"{'were' if state == 'ALARM' else 'were not'} {props['ComparisonOperator']} {threshold:g} "
-            f"(needed {needed}; missing data: {missing})"
+            f"(needed {needed}; missing data: {missing}; state was {previous})"
         )
         rule = f"{props['ComparisonOperator']} {threshold:g}"
         return AlarmResult(name, description, label, rule, values, state, reason, props)

@@ -293,13 +293,20 @@ def test_given_default_config_when_synthesized_then_any_flashback_block_or_viola
     assert alarm["TreatMissingData"] == "notBreaching"
 
 
-def test_given_default_config_when_synthesized_then_a_message_in_the_dlq_pages(default: Synth) -> None:
+def test_given_default_config_when_synthesized_then_a_message_in_the_dlq_pages_until_the_queue_is_emptied(
+    default: Synth,
+) -> None:
     (queue,) = default.resources("AWS::SQS::Queue")
     alarm = _alarm(default, f"{P}Collector-dead-letter-queue-not-empty")
+    description = render(alarm["AlarmDescription"])
 
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    # SQS stops publishing for an idle queue: only `ignore` keeps ALARM while the message waits.
+    assert alarm["TreatMissingData"] == "ignore"
+    assert "aws sqs purge-queue --queue-url <CollectorDeadLetterQueueUrl>" in description
+    assert "stays in ALARM until then and clears on the queue's next datapoint (0)" in description
 
 
 def test_given_a_model_without_price_when_synthesized_then_it_has_no_cost_anomaly_alarm(

@@ -1,0 +1,89 @@
+"""The local alarm evaluator treats missing data as CloudWatch does, so the demo tells the truth about
+alarms whose metric stops when idle (the dead-letter queue's above all)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.fakes.moto_server import MotoServer
+from tests.infra.conftest import Synth
+from tools.alarm_eval import AlarmEvaluator, decide_state
+
+DLQ_ALARM = "AIGatewayTokenMetrics-Collector-dead-letter-queue-not-empty"
+QUEUE = "AIGatewayTokenMetrics-CollectorsDeadLetterQueue-abc123"
+X, O, M = True, False, None  # a breaching, a good and a missing period
+
+
+def _dlq_alarm(default: Synth) -> dict[str, Any]:
+    """The synthesized DLQ alarm, its queue name resolved as CloudFormation would."""
+    (props,) = [
+        r["Properties"]
+        for r in default.resources("AWS::CloudWatch::Alarm").values()
+        if r["Properties"]["AlarmName"] == DLQ_ALARM
+    ]
+    return {**props, "Dimensions": [{"Name": "QueueName", "Value": QUEUE}]}
+
+
+def _visible(cloudwatch: Any, at: datetime, count: float) -> None:
+    """What SQS publishes for an active queue: ApproximateNumberOfMessagesVisible, once a minute."""
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[
+            {
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": QUEUE}],
+                "Timestamp": at,
+                "Value": count,
+            }
+        ],
+    )
+
+
+def test_given_a_failed_run_in_the_dlq_when_the_queue_stays_idle_for_7_hours_then_the_alarm_holds_until_purged(
+    aws: MotoServer, default: Synth
+) -> None:
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=aws.endpoint)
+    props = _dlq_alarm(default)
+    landed = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=14)
+    # A failed run lands; SQS reports the queue while it is active: up to 6 h after the last API call.
+    for minutes in range(0, 6 * 60, 5):
+        _visible(cloudwatch, landed + timedelta(minutes=minutes + 1), 1)
+    evaluator = AlarmEvaluator(cloudwatch, landed + timedelta(minutes=5))
+
+    assert evaluator.evaluate(DLQ_ALARM, props).state == "ALARM"
+    # Nothing reads the queue, so the data stops; the message waits out its 14 days.
+    for hours in (3, 6, 7, 10, 13):
+        held = evaluator.at(landed + timedelta(hours=hours, minutes=5)).evaluate(DLQ_ALARM, props)
+        assert held.state == "ALARM", f"{hours} h after the failed run: {held.reason}"
+    # Someone purges the queue: the call makes it active again and SQS reports 0.
+    purged = landed + timedelta(hours=13, minutes=10)
+    _visible(cloudwatch, purged, 0)
+
+    assert evaluator.at(purged + timedelta(minutes=5)).evaluate(DLQ_ALARM, props).state == "OK"
+
+
+@pytest.mark.parametrize(
+    ("periods", "needed", "missing", "previous", "expected"),
+    [
+        ([M, M, M], 3, "ignore", "ALARM", "ALARM"),  # no data: keep the current state
+        ([M, M, M], 3, "ignore", "OK", "OK"),
+        ([M, M, M], 3, "missing", "ALARM", "INSUFFICIENT_DATA"),
+        ([M, M, M], 3, "breaching", "OK", "ALARM"),
+        ([M, M, M], 3, "notBreaching", "ALARM", "OK"),
+        ([M, M, X], 3, "ignore", "OK", "ALARM"),  # fewer present than needed: all present breach
+        ([M, M, X], 3, "missing", "OK", "ALARM"),
+        ([O, M, X], 3, "ignore", "ALARM", "OK"),
+        ([M, M, X], 3, "notBreaching", "ALARM", "OK"),
+        ([X, M, X], 3, "breaching", "OK", "ALARM"),
+        ([X, O, X], 2, "ignore", "OK", "ALARM"),
+        ([X, O, O], 2, "ignore", "ALARM", "OK"),
+    ],
+)
+def test_given_missing_periods_when_decided_then_each_policy_acts_as_cloudwatch_documents(
+    periods: list[bool | None], needed: int, missing: str, previous: str, expected: str
+) -> None:
+    assert decide_state(periods, needed, missing, previous) == expected

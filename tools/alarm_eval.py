@@ -202,7 +202,7 @@ class AlarmEvaluator:
         compare = _COMPARE[props["ComparisonOperator"]]
         missing = props.get("TreatMissingData", "missing")
         breaching: list[bool | None] = [
-            None if value is None or math.isnan(value) else bool(compare(value, threshold)) for value in values
+            None if v is None or math.isnan(v) else bool(compare(v, threshold)) for v in values
         ]
         breaches = sum(1 for b in breaching if b)
         needed = int(props.get("DatapointsToAlarm", props.get("EvaluationPeriods", 1)))

@@ -1,12 +1,13 @@
 """Evaluate the synthesized template's alarms against the data in a (local) CloudWatch.
 
-moto stores alarms but never evaluates them, so the demo does what CloudWatch's evaluator would for the
-most recent `EvaluationPeriods` periods: fetch each period's value (a plain statistic, a metric-math
-expression over its member metrics, or a Metrics Insights `SELECT SUM(m) FROM SCHEMA(...)`), apply
-TreatMissingData as CloudWatch does (`decide_state`), and alarm when at least `DatapointsToAlarm` periods
-breach. The evaluator remembers each alarm's state between evaluations (`ignore` keeps it; a new alarm
-starts in INSUFFICIENT_DATA, as in CloudWatch) and its clock can be moved (`at`), so a test can replay
-hours of an alarm's life. Anomaly-detection bands need CloudWatch's trained model and are reported as not
+moto stores alarms but never evaluates them, so the demo does what CloudWatch's evaluator would over the
+alarm's evaluation range (`EvaluationPeriods` + 2 periods): fetch each period's value (a plain statistic,
+a metric-math expression over its member metrics, or a Metrics Insights `SELECT SUM(m) FROM
+SCHEMA(...)`), then decide as CloudWatch documents (`decide_state`: the newest real datapoints, and
+TreatMissingData only when too few exist), alarming when `DatapointsToAlarm` of them breach. The
+evaluator remembers each alarm's state between evaluations (`ignore` keeps it; a new alarm starts in
+INSUFFICIENT_DATA, as in CloudWatch) and its clock can be moved (`at`), so a test can replay hours of an
+alarm's life. Anomaly-detection bands need CloudWatch's trained model and are reported as not
 evaluable locally.
 """
 
@@ -100,25 +101,34 @@ def evaluate_expression(expression: str, values: dict[str, Value]) -> Value:
 
 
 INITIAL_STATE = "INSUFFICIENT_DATA"  # a CloudWatch alarm's state before its first evaluation
+# CloudWatch retrieves more periods than EvaluationPeriods (its "evaluation range"); its documented
+# example retrieves 5 for 3 evaluation periods. The exact count depends on the period: we use N + 2.
+RANGE_EXTRA_PERIODS = 2
 
 
-def decide_state(breaching: list[bool | None], needed: int, missing: str, previous: str) -> str:
-    """CloudWatch's decision for one evaluation: `breaching` holds one entry per period (None = missing).
+def decide_state(points: list[bool | None], periods: int, needed: int, missing: str, previous: str) -> str:
+    """CloudWatch's decision for one evaluation ("How alarm state is evaluated when data is missing").
 
-    `breaching`/`notBreaching` turn a missing period into a bad/good one. `ignore` and `missing` drop
-    missing periods: with none left, `ignore` keeps the current state and `missing` goes to
-    INSUFFICIENT_DATA; with fewer left than `needed`, the alarm fires only if every one left breaches
-    (CloudWatch's "- - X" case), else on `needed` breaching periods as usual.
+    `points` is the evaluation range, oldest first: True breaching, False not, None missing. With at
+    least `periods` real points, the newest `periods` of them decide and TreatMissingData plays no part.
+    With fewer, `breaching`/`notBreaching` fill the gap with bad/good points; `ignore` and `missing`
+    alarm on `needed` breaching points, go OK if any real point is good, and otherwise (no point, or only
+    too few breaching ones) `ignore` keeps the current state while `missing` goes to INSUFFICIENT_DATA
+    (ALARM if the oldest point of the range breaches, as the documentation's table shows).
     """
+    present = [p for p in points if p is not None]
+    if len(present) >= periods:
+        return "ALARM" if sum(present[-periods:]) >= needed else "OK"
     if missing in ("breaching", "notBreaching"):
-        filled = [missing == "breaching" if b is None else b for b in breaching]
-        return "ALARM" if sum(filled) >= needed else "OK"
-    present = [b for b in breaching if b is not None]
-    if not present:
-        return previous if missing == "ignore" else "INSUFFICIENT_DATA"
-    if len(present) < needed:
-        return "ALARM" if all(present) else "OK"
-    return "ALARM" if sum(present) >= needed else "OK"
+        filled = sum(present) + (periods - len(present)) * (missing == "breaching")
+        return "ALARM" if filled >= needed else "OK"
+    if sum(present) >= needed:
+        return "ALARM"
+    if not all(present):
+        return "OK"
+    if missing == "ignore":
+        return previous
+    return "ALARM" if points and points[0] is True else "INSUFFICIENT_DATA"
 
 
 class AlarmEvaluator:
@@ -169,7 +179,8 @@ class AlarmEvaluator:
         return totals
 
     def values(self, props: dict[str, Any]) -> tuple[str, list[Value]]:
-        count = int(props.get("EvaluationPeriods", 1))
+        """The values of the alarm's evaluation range, oldest first."""
+        count = int(props.get("EvaluationPeriods", 1)) + RANGE_EXTRA_PERIODS
         if "Metrics" not in props:
             stat = props.get("ExtendedStatistic") or props.get("Statistic", "Average")
             metric = {"Namespace": props["Namespace"], "MetricName": props["MetricName"],
@@ -201,16 +212,17 @@ class AlarmEvaluator:
         threshold = float(props["Threshold"])
         compare = _COMPARE[props["ComparisonOperator"]]
         missing = props.get("TreatMissingData", "missing")
-        breaching: list[bool | None] = [
+        points: list[bool | None] = [
             None if v is None or math.isnan(v) else bool(compare(v, threshold)) for v in values
         ]
-        breaches = sum(1 for b in breaching if b)
-        needed = int(props.get("DatapointsToAlarm", props.get("EvaluationPeriods", 1)))
+        breaches = sum(1 for p in points if p)
+        periods = int(props.get("EvaluationPeriods", 1))
+        needed = int(props.get("DatapointsToAlarm", periods))
         previous = self.states.get(name, INITIAL_STATE)
-        state = self.states[name] = decide_state(breaching, needed, missing, previous)
+        state = self.states[name] = decide_state(points, periods, needed, missing, previous)
         shown = ", ".join("missing" if v is None else f"{v:,.4g}" for v in values)
         reason = (
-            f"Threshold Crossed: {breaches} of the last {len(values)} datapoints [{shown}] "
+            f"Threshold Crossed: {breaches} of the last {len(values)} periods [{shown}] "
             f"{'were' if state == 'ALARM' else 'were not'} {props['ComparisonOperator']} {threshold:g} "
             f"(needed {needed}; missing data: {missing}; state was {previous})"
         )

@@ -15,7 +15,6 @@ from tools.alarm_eval import AlarmEvaluator, decide_state
 
 DLQ_ALARM = "AIGatewayTokenMetrics-Collector-dead-letter-queue-not-empty"
 QUEUE = "AIGatewayTokenMetrics-CollectorsDeadLetterQueue-abc123"
-X, G, M = True, False, None  # a breaching, a good and a missing period
 
 
 def _dlq_alarm(default: Synth) -> dict[str, Any]:
@@ -66,24 +65,32 @@ def test_given_a_failed_run_in_the_dlq_when_idle_for_7_hours_then_the_alarm_hold
     assert evaluator.at(purged + timedelta(minutes=5)).evaluate(DLQ_ALARM, props).state == "OK"
 
 
-@pytest.mark.parametrize(
-    ("periods", "needed", "missing", "previous", "expected"),
-    [
-        ([M, M, M], 3, "ignore", "ALARM", "ALARM"),  # no data: keep the current state
-        ([M, M, M], 3, "ignore", "OK", "OK"),
-        ([M, M, M], 3, "missing", "ALARM", "INSUFFICIENT_DATA"),
-        ([M, M, M], 3, "breaching", "OK", "ALARM"),
-        ([M, M, M], 3, "notBreaching", "ALARM", "OK"),
-        ([M, M, X], 3, "ignore", "OK", "ALARM"),  # fewer present than needed: all present breach
-        ([M, M, X], 3, "missing", "OK", "ALARM"),
-        ([G, M, X], 3, "ignore", "ALARM", "OK"),
-        ([M, M, X], 3, "notBreaching", "ALARM", "OK"),
-        ([X, M, X], 3, "breaching", "OK", "ALARM"),
-        ([X, G, X], 2, "ignore", "OK", "ALARM"),
-        ([X, G, G], 2, "ignore", "ALARM", "OK"),
-    ],
-)
-def test_given_missing_periods_when_decided_then_each_policy_acts_as_cloudwatch_documents(
-    periods: list[bool | None], needed: int, missing: str, previous: str, expected: str
+# CloudWatch's own examples ("How alarm state is evaluated when data is missing"): evaluation range of 5
+# periods, oldest first; columns MISSING, IGNORE, BREACHING, NOT BREACHING; "retain" = current state.
+AWS_TABLE = [
+    ((3, 3), "0 - X - X", ("OK", "OK", "OK", "OK")),
+    ((3, 3), "0 - - - -", ("OK", "OK", "OK", "OK")),
+    ((3, 3), "- - - - -", ("INSUFFICIENT_DATA", "retain", "ALARM", "OK")),
+    ((3, 3), "0 X X - X", ("ALARM", "ALARM", "ALARM", "ALARM")),
+    ((3, 3), "- - - - X", ("INSUFFICIENT_DATA", "retain", "ALARM", "OK")),
+    ((3, 3), "X - - - -", ("ALARM", "retain", "ALARM", "OK")),
+    ((2, 3), "0 - X - X", ("ALARM", "ALARM", "ALARM", "ALARM")),
+    ((2, 3), "0 0 X 0 X", ("ALARM", "ALARM", "ALARM", "ALARM")),
+    ((2, 3), "0 - X - -", ("OK", "OK", "ALARM", "OK")),
+    ((2, 3), "- - - - 0", ("OK", "OK", "ALARM", "OK")),
+    ((2, 3), "- - - - X", ("INSUFFICIENT_DATA", "retain", "ALARM", "OK")),
+]
+POLICIES = ("missing", "ignore", "breaching", "notBreaching")
+
+
+@pytest.mark.parametrize(("m_of_n", "points", "expected"), AWS_TABLE)
+@pytest.mark.parametrize("previous", ["OK", "ALARM"])
+def test_given_cloudwatchs_documented_examples_when_decided_then_every_policy_gives_the_documented_state(
+    m_of_n: tuple[int, int], points: str, expected: tuple[str, ...], previous: str
 ) -> None:
-    assert decide_state(periods, needed, missing, previous) == expected
+    needed, periods = m_of_n
+    parsed = [{"X": True, "0": False, "-": None}[p] for p in points.split()]
+
+    for missing, state in zip(POLICIES, expected, strict=True):
+        want = previous if state == "retain" else state
+        assert decide_state(parsed, periods, needed, missing, previous) == want, (missing, previous)

@@ -3,6 +3,7 @@ alarms whose metric stops when idle (the dead-letter queue's above all)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,10 +43,15 @@ def _visible(cloudwatch: Any, at: datetime, count: float) -> None:
     )
 
 
+@pytest.fixture
+def cloudwatch(aws: MotoServer) -> Iterator[Any]:
+    yield boto3.client("cloudwatch", endpoint_url=aws.endpoint)
+    aws.reset()  # moto's backends are shared in-process: leave no datapoint to a later test
+
+
 def test_given_a_failed_run_in_the_dlq_when_idle_for_7_hours_then_the_alarm_holds_until_purged(
-    aws: MotoServer, default: Synth
+    cloudwatch: Any, default: Synth
 ) -> None:
-    cloudwatch = boto3.client("cloudwatch", endpoint_url=aws.endpoint)
     props = _dlq_alarm(default)
     landed = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=14)
     # A failed run lands; SQS reports the queue while it is active: up to 6 h after the last API call.

@@ -3,6 +3,7 @@ the start time, so the report must ask for them (the local CloudWatch enforces t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,9 +21,10 @@ DAY = timedelta(days=1)
 
 
 @pytest.fixture
-def cloudwatch(aws: MotoServer) -> Any:
+def cloudwatch(aws: MotoServer) -> Iterator[Any]:
     enforce_retention_rule()  # moto answers every period; CloudWatch answers none that breaks the rule
-    return boto3.client("cloudwatch", endpoint_url=aws.endpoint)
+    yield boto3.client("cloudwatch", endpoint_url=aws.endpoint)
+    aws.reset()  # moto's backends are shared in-process: leave no datapoint to a later test's report
 
 
 def _tokens(cloudwatch: Any, at: datetime, total: float) -> None:

@@ -14,6 +14,7 @@ from infra.constructs.chat_api import ChatApi
 from infra.constructs.collectors import Collectors
 from infra.constructs.dashboards import Dashboards, dashboard_url
 from infra.constructs.python_function import FunctionFactory
+from infra.partitions import guard_stack
 
 
 class AIGatewayStack(Stack):
@@ -21,6 +22,7 @@ class AIGatewayStack(Stack):
         self, scope: Construct, construct_id: str, *, config: StackConfig | None = None, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        guard_stack(self)  # the Powertools layer exists in the aws partition only
         self.config = config or load_config(self.node.try_get_context(CONTEXT_KEY))
         # Alarm names share this prefix: the topic and key policies admit only alarms that carry it.
         alarm_prefix = f"{self.stack_name}-"

@@ -1,10 +1,14 @@
 """Evaluate the synthesized template's alarms against the data in a (local) CloudWatch.
 
-moto stores alarms but never evaluates them, so the demo does what CloudWatch's evaluator would for the
-most recent `EvaluationPeriods` periods: fetch each period's value (a plain statistic, a metric-math
-expression over its member metrics, or a Metrics Insights `SELECT SUM(m) FROM SCHEMA(...)`), apply
-TreatMissingData, and alarm when at least `DatapointsToAlarm` periods breach. Anomaly-detection bands
-need CloudWatch's trained model and are reported as not evaluable locally.
+moto stores alarms but never evaluates them, so the demo does what CloudWatch's evaluator would over the
+alarm's evaluation range (`EvaluationPeriods` + 2 periods): fetch each period's value (a plain statistic,
+a metric-math expression over its member metrics, or a Metrics Insights `SELECT SUM(m) FROM
+SCHEMA(...)`), then decide as CloudWatch documents (`decide_state`: the newest real datapoints, and
+TreatMissingData only when too few exist), alarming when `DatapointsToAlarm` of them breach. The
+evaluator remembers each alarm's state between evaluations (`ignore` keeps it; a new alarm starts in
+INSUFFICIENT_DATA, as in CloudWatch) and its clock can be moved (`at`), so a test can replay hours of an
+alarm's life. Anomaly-detection bands need CloudWatch's trained model and are reported as not
+evaluable locally.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ class AlarmResult:
     metric: str
     threshold: str
     values: list[Value]
-    state: str  # ALARM, OK, or NOT_EVALUABLE
+    state: str  # ALARM, OK, INSUFFICIENT_DATA, or NOT_EVALUABLE
     reason: str
     properties: dict[str, Any]
 
@@ -96,10 +100,47 @@ def evaluate_expression(expression: str, values: dict[str, Value]) -> Value:
     return walk(tree)
 
 
+INITIAL_STATE = "INSUFFICIENT_DATA"  # a CloudWatch alarm's state before its first evaluation
+# CloudWatch retrieves more periods than EvaluationPeriods (its "evaluation range"); its documented
+# example retrieves 5 for 3 evaluation periods. The exact count depends on the period: we use N + 2.
+RANGE_EXTRA_PERIODS = 2
+
+
+def decide_state(points: list[bool | None], periods: int, needed: int, missing: str, previous: str) -> str:
+    """CloudWatch's decision for one evaluation ("How alarm state is evaluated when data is missing").
+
+    `points` is the evaluation range, oldest first: True breaching, False not, None missing. With at
+    least `periods` real points, the newest `periods` of them decide and TreatMissingData plays no part.
+    With fewer, `breaching`/`notBreaching` fill the gap with bad/good points; `ignore` and `missing`
+    alarm on `needed` breaching points, go OK if any real point is good, and otherwise (no point, or only
+    too few breaching ones) `ignore` keeps the current state while `missing` goes to INSUFFICIENT_DATA
+    (ALARM if the oldest point of the range breaches, as the documentation's table shows).
+    """
+    present = [p for p in points if p is not None]
+    if len(present) >= periods:
+        return "ALARM" if sum(present[-periods:]) >= needed else "OK"
+    if missing in ("breaching", "notBreaching"):
+        filled = sum(present) + (periods - len(present)) * (missing == "breaching")
+        return "ALARM" if filled >= needed else "OK"
+    if sum(present) >= needed:
+        return "ALARM"
+    if not all(present):
+        return "OK"
+    if missing == "ignore":
+        return previous
+    return "ALARM" if points and points[0] is True else "INSUFFICIENT_DATA"
+
+
 class AlarmEvaluator:
     def __init__(self, cloudwatch: Any, now: datetime) -> None:
         self._reader = MetricReader(cloudwatch)
         self._now = now.replace(second=0, microsecond=0)
+        self.states: dict[str, str] = {}  # alarm name -> state after its last evaluation
+
+    def at(self, now: datetime) -> AlarmEvaluator:
+        """Move the evaluator's clock (the alarms keep their states)."""
+        self._now = now.replace(second=0, microsecond=0)
+        return self
 
     def _periods(self, period: int, count: int) -> tuple[datetime, datetime]:
         end = self._now
@@ -138,7 +179,8 @@ class AlarmEvaluator:
         return totals
 
     def values(self, props: dict[str, Any]) -> tuple[str, list[Value]]:
-        count = int(props.get("EvaluationPeriods", 1))
+        """The values of the alarm's evaluation range, oldest first."""
+        count = int(props.get("EvaluationPeriods", 1)) + RANGE_EXTRA_PERIODS
         if "Metrics" not in props:
             stat = props.get("ExtendedStatistic") or props.get("Statistic", "Average")
             metric = {"Namespace": props["Namespace"], "MetricName": props["MetricName"],
@@ -170,19 +212,19 @@ class AlarmEvaluator:
         threshold = float(props["Threshold"])
         compare = _COMPARE[props["ComparisonOperator"]]
         missing = props.get("TreatMissingData", "missing")
-        breaches = 0
-        for value in values:
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                breaches += missing == "breaching"
-            elif compare(value, threshold):
-                breaches += 1
-        needed = int(props.get("DatapointsToAlarm", props.get("EvaluationPeriods", 1)))
-        state = "ALARM" if breaches >= needed else "OK"
+        points: list[bool | None] = [
+            None if v is None or math.isnan(v) else bool(compare(v, threshold)) for v in values
+        ]
+        breaches = sum(1 for p in points if p)
+        periods = int(props.get("EvaluationPeriods", 1))
+        needed = int(props.get("DatapointsToAlarm", periods))
+        previous = self.states.get(name, INITIAL_STATE)
+        state = self.states[name] = decide_state(points, periods, needed, missing, previous)
         shown = ", ".join("missing" if v is None else f"{v:,.4g}" for v in values)
         reason = (
-            f"Threshold Crossed: {breaches} of the last {len(values)} datapoints [{shown}] "
+            f"Threshold Crossed: {breaches} of the last {len(values)} periods [{shown}] "
             f"{'were' if state == 'ALARM' else 'were not'} {props['ComparisonOperator']} {threshold:g} "
-            f"(needed {needed}; missing data: {missing})"
+            f"(needed {needed}; missing data: {missing}; state was {previous})"
         )
         rule = f"{props['ComparisonOperator']} {threshold:g}"
         return AlarmResult(name, description, label, rule, values, state, reason, props)

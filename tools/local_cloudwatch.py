@@ -1,4 +1,4 @@
-"""Local stand-ins for the two things moto's CloudWatch does not do, used by the demo only.
+"""Local stand-ins for the three things moto's CloudWatch does not do, used by the demo and tests only.
 
 1. `EmfLogsExtractor` does what CloudWatch Logs does with an EMF log line: for every directive, every
    dimension set and every metric, one datapoint (each value of a value array) at `_aws.Timestamp`,
@@ -7,8 +7,10 @@
 2. `enable_percentiles()` teaches moto's in-process CloudWatch the `pNN` statistics that real CloudWatch
    computes (nearest rank over the raw values), so the report asks the local account exactly what it
    would ask a real one.
+3. `enforce_retention_rule()` makes moto answer like CloudWatch when a query's period does not fit the
+   age of its start time (`tools.cloudwatch_retention`): no datapoints, and no error.
 
-Neither is used by the Lambdas or the stack: in AWS, CloudWatch itself does both.
+None is used by the Lambdas or the stack: in AWS, CloudWatch itself does both.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
+
+from tools.cloudwatch_retention import allowed
 
 MAX_DATUMS_PER_CALL = 1000
 
@@ -103,3 +107,44 @@ def enable_percentiles() -> None:
 
     setattr(statistics, "get_statistics_for_type", get_statistics_for_type)  # noqa: B010 - patching moto
     setattr(statistics, "_aigateway_percentiles", True)  # noqa: B010
+
+
+def enforce_retention_rule() -> None:
+    """Patch moto's CloudWatch (in this process): a GetMetricData query or a GetMetricStatistics call
+    whose period CloudWatch's retention rule forbids for its start time returns no datapoints."""
+    from moto.cloudwatch import models
+
+    backend = models.CloudWatchBackend
+    if getattr(backend, "_aigateway_retention", False):
+        return
+    original_data, original_statistics = backend.get_metric_data, backend.get_metric_statistics
+
+    def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: datetime, *args: Any,
+                        **kwargs: Any) -> Any:  # fmt: skip
+        now = datetime.now(UTC)
+        checked = []
+        for query in queries:
+            stat = query.get("MetricStat")
+            if stat and not allowed(int(stat["Period"]), _utc(start_time), now):
+                # A name no datapoint has: the query (and any math over it) comes back empty.
+                metric = {**stat["Metric"], "MetricName": f"{stat['Metric']['MetricName']} (period refused)"}
+                label = query.get("Label") or f"{stat['Metric']['MetricName']} {stat['Stat']}"
+                query = {**query, "Label": label, "MetricStat": {**stat, "Metric": metric}}
+            checked.append(query)
+        return original_data(self, checked, start_time, *args, **kwargs)
+
+    def get_metric_statistics(self: Any, namespace: str, metric_name: str, start_time: datetime,
+                              end_time: datetime, period: int, *args: Any, **kwargs: Any) -> Any:  # fmt: skip
+        if not allowed(int(period), _utc(start_time), datetime.now(UTC)):
+            return []
+        return original_statistics(
+            self, namespace, metric_name, start_time, end_time, period, *args, **kwargs
+        )
+
+    setattr(backend, "get_metric_data", get_metric_data)  # noqa: B010 - patching moto
+    setattr(backend, "get_metric_statistics", get_metric_statistics)  # noqa: B010
+    setattr(backend, "_aigateway_retention", True)  # noqa: B010
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

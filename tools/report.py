@@ -3,7 +3,8 @@
 The local demo account (moto) or a real one after `cdk deploy`: per model requests, cache hit rate,
 tokens, latency avg/p90/p99, time to first token and cost; per vendor the latest figures; collector
 health. Discovery is ListMetrics per namespace; all figures come from GetMetricData, batched (one
-request per time window, 500 queries each).
+request per time window, 500 queries each), with periods and windows CloudWatch answers for the range's
+age (5-minute data past 15 days, hourly past 63: see `tools.cloudwatch_retention`).
 
     python -m tools.report --region eu-west-1 --hours 24
     python -m tools.report --endpoint-url http://127.0.0.1:5000 --hours 6

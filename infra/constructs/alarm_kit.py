@@ -20,7 +20,7 @@ IGNORE = cw.TreatMissingData.IGNORE
 MISSING_WHY = {
     NOT_BREACHING: "not breaching: no data means no traffic or nothing to count, which is not an incident",
     BREACHING: "breaching: silence is the incident",
-    IGNORE: "ignored: the alarm keeps its state while the collector is late",
+    IGNORE: "ignored: the alarm keeps its last state until the next datapoint arrives",
 }
 
 

@@ -2,8 +2,9 @@
 
 Missing data is decided per alarm: traffic spikes and thresholds are `notBreaching` (a quiet hour is not an
 incident), heartbeats `breaching` (silence is the incident), ratios exist only above a minimum traffic
-(IF drops the point, so a quiet period is missing, hence not breaching), levels `ignore` (a late
-collector must not turn a budget alarm green). Alarms cannot use SEARCH: per-model alarms cover the
+(IF drops the point, so a quiet period is missing, hence not breaching), levels and the dead-letter queue
+`ignore` (a late collector must not turn a budget alarm green; SQS stops reporting an idle queue while
+its message still waits). Alarms cannot use SEARCH: per-model alarms cover the
 configured models, Metrics Insights queries the account-wide ceilings.
 """
 

@@ -86,21 +86,27 @@ def _collector_health(
 
 
 def _dead_letters(alarms: AlarmAdder, queue: sqs.IQueue) -> None:
+    # SQS publishes a queue's metrics only while it is active (up to 6 h after its last API call) and
+    # nothing reads this queue: `ignore` keeps ALARM until the purge brings a datapoint of 0.
     alarms.add(
         "CollectorDeadLetters",
         "Collector-dead-letter-queue-not-empty",
         Runbook(
-            "A collector run could not be delivered or failed: its event is in the dead-letter queue",
+            "A collector run failed or could not be delivered: its event waits in the dead-letter queue "
+            "(kept 14 days)",
             "Alarms",
-            "the message body (the schedule or the function that failed) and that function's log group; "
-            "the next run re-reads the same window, so purge the queue once the cause is fixed.",
+            "the message body (which schedule or function failed) and that function's log group. The "
+            "next run re-reads the same window, so nothing needs replaying: once the cause is fixed, "
+            "empty the queue (aws sqs purge-queue --queue-url <CollectorDeadLetterQueueUrl>, or receive "
+            "and delete each message). The alarm stays in ALARM until then and clears on the queue's "
+            "next datapoint (0), within about 5 minutes.",
         ),
         metric=queue.metric_approximate_number_of_messages_visible(
             statistic="Maximum", period=Duration.minutes(5)
         ),
         threshold=0,
         comparison=GT,
-        missing=NOT_BREACHING,
+        missing=IGNORE,
     )
 
 

@@ -27,7 +27,12 @@ CUSTOM_CONTEXT: dict[str, Any] = {
             }
         },
     },
-    "alarms": {"emails": ["oncall@example.com", "finance@example.com"]},
+    # Different anomaly widths, so a test can tell which setting each band reads.
+    "alarms": {
+        "emails": ["oncall@example.com", "finance@example.com"],
+        "token_anomaly_std_devs": 2,
+        "cost_anomaly_std_devs": 4.5,
+    },
     "collectors": {
         "launchdarkly": {"ai_config_keys": ["support-bot"], "environment_keys": ["production", "staging"]},
         "flashback": {"llm_ids": ["llm-1", "llm-2"], "schedule_minutes": 30},

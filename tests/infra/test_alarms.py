@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
 from infra.config import DEFAULTS
 from shared import metric_catalogue as mc
-from tests.infra.conftest import Synth, render
+from tests.infra.conftest import ROOT, Synth, render
 
 P = "AIGatewayTokenMetrics-"
 MODELS = DEFAULTS["models"]["allowed"]
@@ -293,13 +294,20 @@ def test_given_default_config_when_synthesized_then_any_flashback_block_or_viola
     assert alarm["TreatMissingData"] == "notBreaching"
 
 
-def test_given_default_config_when_synthesized_then_a_message_in_the_dlq_pages(default: Synth) -> None:
+def test_given_default_config_when_synthesized_then_a_message_in_the_dlq_pages_until_the_queue_is_emptied(
+    default: Synth,
+) -> None:
     (queue,) = default.resources("AWS::SQS::Queue")
     alarm = _alarm(default, f"{P}Collector-dead-letter-queue-not-empty")
+    description = render(alarm["AlarmDescription"])
 
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    # SQS stops publishing for an idle queue: only `ignore` keeps ALARM while the message waits.
+    assert alarm["TreatMissingData"] == "ignore"
+    assert "aws sqs purge-queue --queue-url <CollectorDeadLetterQueueUrl>" in description
+    assert "stays in ALARM until then and clears on the queue's next datapoint (0)" in description
 
 
 def test_given_a_model_without_price_when_synthesized_then_it_has_no_cost_anomaly_alarm(
@@ -310,3 +318,54 @@ def test_given_a_model_without_price_when_synthesized_then_it_has_no_cost_anomal
     assert "AIGatewayCustom-EstimatedCost-anomaly-global.anthropic.claude-sonnet-4-5-20250929-v1:0" in names
     assert "AIGatewayCustom-EstimatedCost-anomaly-amazon.titan-text-lite-v1" not in names
     assert "AIGatewayCustom-TotalTokens-anomaly-amazon.titan-text-lite-v1" in names
+
+
+def test_given_different_token_and_cost_widths_when_synthesized_then_each_band_reads_its_own_setting(
+    custom: Synth,
+) -> None:
+    model = "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    tokens = _alarm(custom, f"AIGatewayCustom-TotalTokens-anomaly-{model}")
+    cost = _alarm(custom, f"AIGatewayCustom-EstimatedCost-anomaly-{model}")
+
+    assert _returned_expression(tokens)["Expression"] == "ANOMALY_DETECTION_BAND(m0, 2)"
+    assert _returned_expression(cost)["Expression"] == "ANOMALY_DETECTION_BAND(m0, 4.5)"
+    assert "band of 2 std devs" in render(tokens["AlarmDescription"])
+    assert "band of 4.5 std devs" in render(cost["AlarmDescription"])
+
+
+def _readme_alarm_table() -> list[tuple[re.Pattern[str], tuple[int, int], str]]:
+    """(alarm name pattern, (datapoints, evaluation periods), missing data) per row of the README's
+    alarm table, read from its words: "3 of 3", "in 1 of 3 hours", no "of" = 1 of 1."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index("| alarm (per) | metric | condition | missing data |")
+    rows = []
+    for line in text[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        found = re.search(r"(\d+) of (\d+)", cells[2])
+        datapoints = (int(found[1]), int(found[2])) if found else (1, 1)
+        missing = re.match(r"\**(\w+)", cells[3])
+        assert missing, line
+        for name in re.findall(r"`([A-Z][^`]*)`", cells[0]):
+            pattern = re.escape(name)
+            pattern = re.sub(r"<[a-z]+>|\\<[a-z]+\\>", ".+", pattern)
+            rows.append(
+                (re.compile(rf"(AIGatewayTokenMetrics|AIGatewayCustom)-{pattern}$"), datapoints, missing[1])
+            )
+    return rows
+
+
+@pytest.mark.parametrize("stack", ["default", "custom"])
+def test_given_the_readme_alarm_table_when_synthesized_then_every_alarm_keeps_its_datapoints_and_missing_data(
+    stack: str, request: pytest.FixtureRequest
+) -> None:
+    synth: Synth = request.getfixturevalue(stack)
+    rows = _readme_alarm_table()
+
+    for name, alarm in _alarms(synth).items():
+        matches = [(points, missing) for pattern, points, missing in rows if pattern.match(name)]
+        assert len(matches) == 1, f"{name}: {len(matches)} rows of the README's alarm table describe it"
+        (points, missing) = matches[0]
+        assert (alarm["DatapointsToAlarm"], alarm["EvaluationPeriods"]) == points, name
+        assert alarm["TreatMissingData"] == missing, name

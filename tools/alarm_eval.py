@@ -36,6 +36,8 @@ _SELECT = re.compile(
     r"(?:\s+WHERE\s+(?P<key>\w+)\s*=\s*'(?P<value>[^']*)')?\s*$"
 )
 
+INITIAL_STATE = "INSUFFICIENT_DATA"  # a CloudWatch alarm's state before its first evaluation
+
 
 @dataclass
 class AlarmResult:
@@ -47,6 +49,7 @@ class AlarmResult:
     state: str  # ALARM, OK, INSUFFICIENT_DATA, or NOT_EVALUABLE
     reason: str
     properties: dict[str, Any]
+    previous: str = INITIAL_STATE  # the state before this evaluation (CloudWatch's OldStateValue)
 
 
 def evaluate_expression(expression: str, values: dict[str, Value]) -> Value:
@@ -100,7 +103,6 @@ def evaluate_expression(expression: str, values: dict[str, Value]) -> Value:
     return walk(tree)
 
 
-INITIAL_STATE = "INSUFFICIENT_DATA"  # a CloudWatch alarm's state before its first evaluation
 # CloudWatch retrieves more periods than EvaluationPeriods (its "evaluation range"); its documented
 # example retrieves 5 for 3 evaluation periods. The exact count depends on the period: we use N + 2.
 RANGE_EXTRA_PERIODS = 2
@@ -227,4 +229,4 @@ class AlarmEvaluator:
             f"(needed {needed}; missing data: {missing}; state was {previous})"
         )
         rule = f"{props['ComparisonOperator']} {threshold:g}"
-        return AlarmResult(name, description, label, rule, values, state, reason, props)
+        return AlarmResult(name, description, label, rule, values, state, reason, props, previous)

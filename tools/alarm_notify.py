@@ -55,7 +55,7 @@ def alarm_message(result: AlarmResult, region: str, now: datetime) -> dict[str, 
         "StateChangeTime": now.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
         "Region": REGION_NAMES.get(region, region),
         "AlarmArn": f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{result.name}",
-        "OldStateValue": "OK",
+        "OldStateValue": result.previous,
         "Trigger": trigger,
     }
 

@@ -113,7 +113,7 @@ def _alarm_lines(results: list[Any]) -> list[str]:
     for result in results:
         shown = ", ".join("-" if v is None else f"{v:,.4g}" for v in result.values)
         name = result.name.removeprefix("AIGatewayTokenMetrics-")
-        lines.append(f"  {result.state:<13} {name[:72]:<72} {result.threshold:<34} [{shown}]")
+        lines.append(f"  {result.state:<17} {name[:72]:<72} {result.threshold:<34} [{shown}]")
     return lines
 
 

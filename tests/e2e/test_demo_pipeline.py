@@ -127,3 +127,5 @@ def test_given_demo_when_done_then_png_written_and_an_alarm_paged(run: Any) -> N
     assert result.pages
     assert all(p["Subject"].startswith("ALARM: ") for p in result.pages)
     assert {p["Alarm"]["AlarmName"] for p in result.pages} == set(breaching)
+    # The demo's alarms are new: CloudWatch's page names the state they left, not a made-up OK.
+    assert {p["Alarm"]["OldStateValue"] for p in result.pages} == {"INSUFFICIENT_DATA"}

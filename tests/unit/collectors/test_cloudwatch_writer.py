@@ -10,7 +10,13 @@ from typing import Any
 import botocore.serialize
 import botocore.session
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from collectors.common.cloudwatch_writer import (
     MAX_AGE_MS,
@@ -19,6 +25,7 @@ from collectors.common.cloudwatch_writer import (
     CloudWatchWriter,
     Datapoint,
     PublishError,
+    PublishOutcomeUnknown,
     check_value,
     datum_size,
     plan_batches,
@@ -186,3 +193,33 @@ def test_given_nothing_valid_when_published_then_no_call_is_made() -> None:
 
     assert stub.calls == []
     assert result.accepted == 0
+
+
+class RaisingCloudWatch:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def put_metric_data(self, **kwargs: Any) -> dict[str, Any]:
+        raise self.error
+
+
+URL = "https://monitoring.us-east-1.amazonaws.com/"
+
+
+@pytest.mark.parametrize(
+    ("error", "unknown"),
+    [
+        (ReadTimeoutError(endpoint_url=URL), True),  # sent; the answer did not come in time
+        (ConnectionClosedError(endpoint_url=URL), True),  # sent; the connection closed before the answer
+        (EndpointConnectionError(endpoint_url=URL), False),  # refused: nothing was sent
+        (ConnectTimeoutError(endpoint_url=URL), False),
+        (ClientError({"Error": {"Code": "Throttling"}}, "PutMetricData"), False),  # an answer: not stored
+    ],
+)
+def test_given_a_failed_call_when_published_then_only_a_lost_answer_is_an_unknown_outcome(
+    error: Exception, unknown: bool
+) -> None:
+    with pytest.raises(PublishError) as caught:
+        CloudWatchWriter(lambda: RaisingCloudWatch(error), clock=lambda: NOW).publish([point(1)])
+
+    assert isinstance(caught.value, PublishOutcomeUnknown) is unknown

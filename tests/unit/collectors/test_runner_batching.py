@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from collectors.common import runner
 from collectors.common.checkpoints import Checkpoint, Claim, ClaimLost, CommitConflict, Pending
@@ -79,12 +79,18 @@ class StubCloudWatch:
     fail: Callable[[int], bool] = lambda n: False
     calls: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
+    lose: Callable[[int], bool] = lambda n: False  # the answer of call n is lost (read timeout)...
+    stored_when_lost: bool = True  # ... after CloudWatch stored it (or not)
 
     def put_metric_data(self, **kwargs: Any) -> dict[str, Any]:
         self.attempts += 1
         if self.fail(self.attempts):
             raise ClientError({"Error": {"Code": "InternalFailure", "Message": "injected"}}, "PutMetricData")
         assert len(kwargs["MetricData"]) <= 1000
+        if self.lose(self.attempts):
+            if self.stored_when_lost:
+                self.calls.append(kwargs)
+            raise ReadTimeoutError(endpoint_url="https://monitoring.us-east-1.amazonaws.com/")
         self.calls.append(kwargs)
         return {}
 
@@ -443,3 +449,36 @@ def test_given_unfiltered_flashback_over_two_calls_when_the_second_fails_then_no
             if call["Namespace"] == mc.NS_FLASHBACK:
                 published[(datum["Dimensions"][0]["Value"], datum["MetricName"])] += int(datum["Value"])
     assert published == grown  # every increment exactly once
+
+
+# --- an unknown PutMetricData outcome: never resent, counted, at most one call's gap ---------------------
+@pytest.mark.parametrize("stored", [True, False])
+def test_given_a_call_whose_answer_is_lost_when_runs_follow_then_nothing_repeats_and_at_most_it_is_missing(
+    stored: bool,
+) -> None:
+    vendor = Vendor(series=250)  # calls of 83, 83, 83, 1 series (996, 996, 996, 12 datums)
+    store = MemoryStore()
+    cloudwatch = StubCloudWatch(lose=lambda n: n == 2, stored_when_lost=stored)
+
+    first = invoke(store, cloudwatch, vendor.collect)
+
+    # Call 2's series count as published (maybe): committed, never resent. The run sends nothing more:
+    # calls 3 and 4 wait for the next run (their series released, `deferred`).
+    assert first["series"] == {"ok": 83, "outcome_unknown": 83, "deferred": 84}
+    assert first["put_metric_data_outcome_unknown"] == 1
+    assert cloudwatch.attempts == 3  # calls 1 and 2, then the health: call 2 was not resent
+    health = {d["MetricName"]: d["Value"] for d in cloudwatch.calls[-1]["MetricData"]}
+    assert health["PublishOutcomeUnknown"] == 1 and health["DatapointsPublished"] == 996
+    unknown = vendor.names[83:166]
+    assert all(store.load("launchdarkly", n).mark == vendor.first + HOUR_MS for n in unknown)
+    assert all(store.load("launchdarkly", n).mark is None for n in vendor.names[166:])
+
+    cloudwatch.lose = lambda n: False
+    second = invoke(store, cloudwatch, vendor.collect)
+
+    assert second["series"] == {"ok": 84, "noop": 166}
+    held = cloudwatch.held()
+    assert all(count == 1 for count in held.values())  # nothing twice, whatever happened to call 2
+    missing = vendor.truth - held
+    lost_call = {k for k in vendor.truth if dict(k[1])["Series"] in unknown}
+    assert set(missing) == (set() if stored else lost_call)  # the bound: that one call's 996 datums

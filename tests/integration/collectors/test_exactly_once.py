@@ -295,3 +295,25 @@ def test_given_a_connection_refused_before_sending_when_collecting_then_it_is_re
     assert summary["series"] == {"ok": 1} and summary["put_metric_data_outcome_unknown"] == 0
     windows = served_windows(ld, collector_aws)
     assert len(windows) == 3 and all(stored == served for stored, served in windows.values())
+
+
+def test_given_a_checkpoint_write_stored_whose_answer_is_lost_when_retried_then_it_is_found_again(
+    collector_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DynamoDB stores the claim (then the commit), the answer is lost, botocore resends it and the resend
+    fails its own condition: the store must read the item back and see its own write, not give up."""
+    with AwsFaultProxy(collector_aws["endpoint"]) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint)
+        reset_clients()
+        checkpoints = store()
+
+        proxy.lose_answer("UpdateItem", hold=0)
+        claim = checkpoints.claim(checkpoints.load("perf", "daily"), "run-a", 1_000)
+        proxy.lose_answer("UpdateItem", hold=0)
+        checkpoints.commit(claim, 2_000, mark=7)
+
+        assert proxy.fates("UpdateItem") == ["answer lost", "forwarded"] * 2  # each resent once by botocore
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
+    reset_clients()
+    final = store().load("perf", "daily")
+    assert (final.mark, final.version, final.pending) == (7, 2, None)

@@ -223,3 +223,18 @@ def test_given_a_failed_call_when_published_then_only_a_lost_answer_is_an_unknow
         CloudWatchWriter(lambda: RaisingCloudWatch(error), clock=lambda: NOW).publish([point(1)])
 
     assert isinstance(caught.value, PublishOutcomeUnknown) is unknown
+
+
+def test_given_timestamps_near_the_2_hour_future_limit_when_published_then_inside_kept_outside_dropped() -> (
+    None
+):
+    stub = StubCloudWatch()
+    two_hours_ms = 2 * 3600 * 1000
+    inside = [NOW_MS + 60_000, NOW_MS + 3600_000, NOW_MS + two_hours_ms - 1]  # milliseconds, not seconds
+    outside = [NOW_MS + two_hours_ms + 1, NOW_MS + two_hours_ms + 60_000]
+
+    result = writer(stub).publish([point(1, ts=ts) for ts in inside + outside])
+
+    assert result.accepted == len(inside) and dict(result.dropped) == {"future": len(outside)}
+    sent = [int(d["Timestamp"].timestamp() * 1000) for d in stub.calls[0]["MetricData"]]
+    assert sent == inside

@@ -164,7 +164,12 @@ def collector_rows() -> list[Row]:
     return [
         [header("### Collector health (`AIGateway/Collectors`, one series per Source)")],
         [
-            graph(metric.name, [search(metric, "Sum", HOUR)], unit="per hour")
+            graph(
+                metric.name,
+                [search(metric, "Sum", HOUR)],
+                unit="per hour",
+                width=24 // len(mc.COLLECTOR_METRICS),
+            )
             for metric in mc.COLLECTOR_METRICS
         ],
     ]

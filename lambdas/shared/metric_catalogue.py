@@ -151,19 +151,19 @@ TOKEN_USAGE_METRICS: tuple[MetricDef, ...] = (
     CACHE_ERRORS,
 )
 
+
 # --- AIGateway/Collectors (health of every collector run) --------------------------------------
-COLLECTOR_RUNS = MetricDef(NS_COLLECTORS, "CollectorRuns", Unit.COUNT, (DIM_SOURCE,), "1 per invocation")
-COLLECTOR_ERRORS = MetricDef(
-    NS_COLLECTORS, "CollectorErrors", Unit.COUNT, (DIM_SOURCE,), "failed vendor calls in one run"
+def _health(name: str, description: str) -> MetricDef:
+    return MetricDef(NS_COLLECTORS, name, Unit.COUNT, (DIM_SOURCE,), description)
+
+
+COLLECTOR_RUNS = _health("CollectorRuns", "1 per invocation")
+COLLECTOR_ERRORS = _health("CollectorErrors", "failed vendor calls in one run")
+DATAPOINTS_PUBLISHED = _health("DatapointsPublished", "datapoints CloudWatch accepted in one run")
+PUBLISH_OUTCOME_UNKNOWN = _health(  # maybe stored, so never resent: each is at most one call's gap
+    "PublishOutcomeUnknown", "PutMetricData calls sent whose answer was lost (read timeout, closed)"
 )
-DATAPOINTS_PUBLISHED = MetricDef(
-    NS_COLLECTORS,
-    "DatapointsPublished",
-    Unit.COUNT,
-    (DIM_SOURCE,),
-    "datapoints CloudWatch accepted in one run",
-)
-COLLECTOR_METRICS: tuple[MetricDef, ...] = (COLLECTOR_RUNS, COLLECTOR_ERRORS, DATAPOINTS_PUBLISHED)
+COLLECTOR_METRICS = (COLLECTOR_RUNS, COLLECTOR_ERRORS, DATAPOINTS_PUBLISHED, PUBLISH_OUTCOME_UNKNOWN)
 
 # --- AIGateway/LaunchDarkly (AI Config metrics) -------------------------------------------------
 LD_DIMENSIONS = (DIM_PROJECT_KEY, DIM_AI_CONFIG_KEY, DIM_ENVIRONMENT)

@@ -479,10 +479,10 @@ class Case:
         return series_totals(self.aws("cloudwatch"), namespace, now - hours * HOUR, now + HOUR)
 
     def health(self, source: str) -> dict[str, float]:
-        """Sums of the three health metrics of `source` in AIGateway/Collectors."""
+        """Sums of the health metrics of `source` in AIGateway/Collectors."""
         from shared import metric_catalogue as mc
 
-        totals = dict.fromkeys(("CollectorRuns", "CollectorErrors", "DatapointsPublished"), 0.0)
+        totals = dict.fromkeys((metric.name for metric in mc.COLLECTOR_METRICS), 0.0)
         for (name, dims, _), (total, _count) in self.readback(mc.NS_COLLECTORS, days=1).items():
             if dims == ((mc.DIM_SOURCE, source),) and name in totals:
                 totals[name] += total

@@ -155,9 +155,15 @@ class Harness:
 
     def health(self, source: str, errors: int, held: int) -> None:
         """CollectorRuns = invocations, CollectorErrors = the failed vendor calls the scenario caused,
-        DatapointsPublished = the samples CloudWatch holds in the vendor's namespaces."""
+        DatapointsPublished = the samples CloudWatch holds in the vendor's namespaces, and no
+        PublishOutcomeUnknown (no fault here loses an answer after sending)."""
         health = self.case.health(source)
-        expected = {"CollectorRuns": self.runs, "CollectorErrors": errors, "DatapointsPublished": held}
+        expected = {
+            "CollectorRuns": self.runs,
+            "CollectorErrors": errors,
+            "DatapointsPublished": held,
+            "PublishOutcomeUnknown": 0,
+        }
         self.outcome.expect(health == expected, f"health {health} != {expected}")
 
     def kill_after_publish(self, times: int = 1) -> list[str]:

@@ -46,9 +46,14 @@ datapoint twice. Two duplicates are left, both bounded:
   of them fails after another was accepted, the unit is republished whole by the next run, so its
   accepted part counts twice. The vendors' units are far smaller (12 datapoints per AI Config window, 8
   per Flashback id, about a hundred at most per Perf gauge tick, one per metadata entry per usage bucket).
-Nothing is lost either way. (Exactly once without those windows would need CloudWatch to accept an
-idempotency key, which PutMetricData does not.) Tests inject the crash with
-`collectors.common.runner.crash_point`.
+Nothing is lost either way. One gap is possible, also bounded, instead of a third duplicate:
+- a call sent whose answer was lost (read timeout, connection closed after sending) may or may not have
+  been stored. It is never resent, and its units count as published (the checkpoint moves past them), so
+  it is never counted twice; if CloudWatch had in fact not stored it, those units (that one call, <= 1000
+  datapoints) are missing. The run then publishes nothing more, so that is at most one call per run, and
+  each one is counted in `PublishOutcomeUnknown` (see `unknown_outcome.py`).
+(Exactly once without those windows would need CloudWatch to accept an idempotency key, which
+PutMetricData does not.) Tests inject the crash with `collectors.common.runner.crash_point`.
 """
 
 from __future__ import annotations

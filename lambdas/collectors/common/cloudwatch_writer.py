@@ -13,9 +13,12 @@ Rules (CloudWatch's PutMetricData limits):
   (`negative`; a `Datapoint` says `signed=True` when it can);
 - timestamps: older than 14 days (CloudWatch rejects them; `too_old`) or more than 2 hours ahead
   (`future`) are dropped.
-Every drop is counted by reason. Throttling and 5xx are retried by botocore's standard retry mode (the
-client is built with an explicit attempt budget). A batch that still fails raises `PublishError`
-carrying how many datums earlier batches got accepted, so the caller does not advance its checkpoint.
+Every drop is counted by reason. Throttling, 5xx and failures before sending are retried by botocore's
+standard retry mode (the client is built with an explicit attempt budget). A batch that still fails
+raises `PublishError` carrying how many datums earlier batches got accepted: CloudWatch stored none of
+it, so the caller does not advance its checkpoint. A call whose answer was lost after it was sent (read
+timeout, connection closed) is never resent (`shared.aws_clients` vetoes that retry): it raises
+`PublishOutcomeUnknown`, since CloudWatch may or may not have stored it.
 
 Two ways in: `publish(points)` validates, batches and sends one list (the run's health); the runner's
 shared batching uses `validate` (one point -> datum or drop reason), `pack` (many callers' pieces ->
@@ -35,6 +38,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.aws_clients import outcome_unknown
 from shared.metric_catalogue import MetricDef
 
 MAX_DATUMS_PER_CALL = 1000
@@ -71,11 +75,24 @@ class WriteResult:
 
 
 class PublishError(Exception):
-    """A PutMetricData call failed after botocore's retries."""
+    """A PutMetricData call failed after botocore's retries, and CloudWatch did not store it."""
 
     def __init__(self, message: str, accepted: int) -> None:
         super().__init__(message)
         self.accepted = accepted
+
+
+class PublishOutcomeUnknown(PublishError):
+    """The call was sent but its answer was lost: CloudWatch may have stored it. Never resend it blindly.
+
+    A subclass of PublishError so that a caller unaware of it still stops; the runner catches it first."""
+
+
+def _failed(namespace: str, datums: int, exc: Exception, accepted: int) -> PublishError:
+    if outcome_unknown(exc):
+        what = "outcome unknown (sent, answer lost: may be stored, not resent)"
+        return PublishOutcomeUnknown(f"PutMetricData {namespace} ({datums} datums) {what}: {exc}", accepted)
+    return PublishError(f"PutMetricData {namespace} ({datums} datums) failed: {exc}", accepted)
 
 
 def check_value(value: Any, signed: bool) -> tuple[float | None, str]:
@@ -256,13 +273,12 @@ class CloudWatchWriter:
         return calls
 
     def put(self, batch: Batch) -> None:
-        """One PutMetricData call (botocore retries it); raises PublishError when it still fails."""
+        """One PutMetricData call (botocore retries what was not stored); raises PublishError when it
+        still fails, PublishOutcomeUnknown when its answer was lost."""
         try:
             self._cloudwatch().put_metric_data(Namespace=batch.namespace, MetricData=batch.datums)
         except (ClientError, BotoCoreError) as exc:
-            raise PublishError(
-                f"PutMetricData {batch.namespace} ({len(batch.datums)} datums) failed: {exc}", 0
-            ) from exc
+            raise _failed(batch.namespace, len(batch.datums), exc, 0) from exc
 
     def prepare(self, points: Iterable[Datapoint]) -> tuple[dict[str, list[dict[str, Any]]], Counter[str]]:
         """Valid datums grouped by namespace, and the drop counts."""
@@ -287,9 +303,7 @@ class CloudWatchWriter:
                 try:
                     self._cloudwatch().put_metric_data(Namespace=namespace, MetricData=batch)
                 except (ClientError, BotoCoreError) as exc:
-                    raise PublishError(
-                        f"PutMetricData {namespace} ({len(batch)} datums) failed: {exc}", result.accepted
-                    ) from exc
+                    raise _failed(namespace, len(batch), exc, result.accepted) from exc
                 result.calls += 1
                 result.accepted += len(batch)
         return result

@@ -18,22 +18,20 @@ exactly-once rules, error accounting and logs:
    failed), so the next run republishes exactly what is missing. Once a call fails, later calls leave
    out that series' datapoints, so what CloudWatch holds of a series is always a prefix of whole units
    and a retry never double counts. (One exception, documented in `checkpoints.py`: a unit that alone
-   needs several calls and loses one after another was accepted.)
+   needs several calls and loses one after another was accepted.) A call sent whose answer was lost
+   is never resent: its units count as published, the run publishes nothing more (`unknown_outcome.py`).
 
-PutMetricData calls per run: per namespace, ceil(datums / 1000) when units fill calls exactly, else a
-little more because whole units are packed (AI Config windows are 12 datums, so a call holds 83 windows =
-996: 12,000 datums take 13 calls, not 12); plus one health call. A flush also starts whenever
-`FLUSH_DATAPOINTS` (10,000) datums or `FLUSH_SERIES` (1,000) series are held, which bounds the run's
-memory and the commits left for the reserve; each such flush may leave one partly filled call per
-namespace. Exactness of the data comes first, the call count second.
+Calls per run: per namespace about ceil(datums / 1000) (whole units: 83 AI Config windows = 996 datums
+per call), plus one health call. A flush also starts whenever `FLUSH_DATAPOINTS` (10,000) datums or
+`FLUSH_SERIES` (1,000) series are held (bounded memory, and few commits left for the reserve).
 
 Health: at the end of every run (failed ones too) one PutMetricData to `AIGateway/Collectors`, dimension
 Source: CollectorRuns = 1, CollectorErrors = failed vendor calls (plus a token that could not be read),
-DatapointsPublished = vendor datapoints CloudWatch accepted. Then one structured log line with every
-count. A run in which at least one series was attempted and none succeeded, or which could not start
-(configuration, secret), raises `CollectorRunFailed` after the health is out, so EventBridge Scheduler's
-retry policy and dead-letter queue engage. Series with nothing due, or owned by another run, are neither
-successes nor failures.
+DatapointsPublished = vendor datapoints CloudWatch accepted, PublishOutcomeUnknown = calls whose answer
+was lost. Then one structured log line with every count. A run in which at least one series was
+attempted and none succeeded, or which could not start (configuration, secret), raises
+`CollectorRunFailed` after the health is out, so EventBridge Scheduler's retry policy and dead-letter
+queue engage. Series with nothing due, or owned by another run, are neither successes nor failures.
 
 Time budget: before each vendor call the HTTP client checks the Lambda's remaining time against the
 worst case of that call plus `COLLECTOR_TIME_RESERVE_SECONDS` (default 15 s, for one flush's calls and
@@ -52,7 +50,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 from collectors.common.checkpoints import (
@@ -64,7 +61,13 @@ from collectors.common.checkpoints import (
     ClaimLost,
     CommitConflict,
 )
-from collectors.common.cloudwatch_writer import Batch, CloudWatchWriter, Datapoint, PublishError
+from collectors.common.cloudwatch_writer import (
+    Batch,
+    CloudWatchWriter,
+    Datapoint,
+    PublishError,
+    PublishOutcomeUnknown,
+)
 from collectors.common.http import (
     LD_RATE_LIMIT_WAIT_MAX_DEFAULT,
     RATE_LIMIT_WAIT_ENV,
@@ -73,10 +76,12 @@ from collectors.common.http import (
     HttpStats,
     VendorHTTPError,
 )
+from collectors.common.run_inputs import csv as csv  # re-exported for the vendor modules
+from collectors.common.run_inputs import env_int, scheduled_time_ms
 from collectors.common.secrets import SecretUnavailable, get_token
+from collectors.common.unknown_outcome import note_unknown_outcome
 from shared import metric_catalogue as mc
 from shared.aws_clients import client
-from shared.env import bounded_int
 
 DEFAULT_RESERVE_SECONDS = 15.0
 FLUSH_DATAPOINTS = 10_000  # publish and commit once this many datums are held (bounds the run's memory)
@@ -150,7 +155,9 @@ class _Held:
     calls_left: list[int] = field(default_factory=list)  # per unit: its calls not yet accepted
     open_calls: int = 0  # calls with this series' datums not yet sent (or skipped)
     accepted: int = 0
-    failed: bool = False
+    failed: bool = False  # a call of this series failed, or the run stopped publishing (`halted`)
+    halted: bool = False  # left out only because the run stopped publishing: deferred, not failed
+    unknown: int = 0  # datums in calls whose answer was lost (maybe stored, never resent)
 
     def __post_init__(self) -> None:
         self.calls_left = [0] * len(self.units)
@@ -165,6 +172,7 @@ class RunStats:
     vendor_errors: int = 0
     published: int = 0
     publish_calls: int = 0
+    publish_unknown: int = 0  # PutMetricData calls whose answer was lost
     dropped: Counter[str] = field(default_factory=Counter)
     invalid_values: int = 0
     series: Counter[str] = field(default_factory=Counter)  # ok, partial, failed, noop, claims_lost, deferred
@@ -174,30 +182,11 @@ class RunStats:
             "vendor_errors": self.vendor_errors,
             "datapoints_published": self.published,
             "put_metric_data_calls": self.publish_calls,
+            "put_metric_data_outcome_unknown": self.publish_unknown,
             "datapoints_dropped": dict(self.dropped),
             "invalid_values": self.invalid_values,
             "series": dict(self.series),
         }
-
-
-def env_int(name: str, default: int, low: int, high: int, env: Mapping[str, str] | None = None) -> int:
-    return bounded_int(os.environ if env is None else env, name, default, low, high)
-
-
-def csv(raw: str | None) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(item.strip() for item in (raw or "").split(",") if item.strip()))
-
-
-def scheduled_time_ms(event: Any, now_ms: int) -> int:
-    """The EventBridge event's `time` (or Scheduler's `scheduledTime`), else now; truncated to the minute."""
-    raw = (event.get("time") or event.get("scheduledTime")) if isinstance(event, Mapping) else None
-    stamp = now_ms
-    if isinstance(raw, str) and raw:
-        try:
-            stamp = int(datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp() * 1000)
-        except ValueError:
-            stamp = now_ms
-    return stamp - stamp % 60_000
 
 
 class Run:
@@ -237,6 +226,7 @@ class Run:
         self._pending: list[_Held] = []
         self._pending_datums = 0
         self._out_of_time = False
+        self.halted = False  # an unknown PutMetricData outcome stops this run's publishing
         self._store = store
         self.writer = writer or CloudWatchWriter(
             lambda: client("cloudwatch", max_attempts=5, connect_timeout=2.0, read_timeout=5.0),
@@ -340,8 +330,8 @@ class Run:
         describe: Callable[[Any], str],
     ) -> str:
         fields = {"source": self.source, "series": series, "run_id": self.run_id}
-        if self._out_of_time:
-            self.log.debug("out of time: series left for the next run", extra=fields)
+        if self._out_of_time or self.halted:
+            self.log.debug("run stopped early: series left for the next run", extra=fields)
             return "deferred"
         try:
             checkpoint = self.store.load(self.source, series)
@@ -440,6 +430,9 @@ class Run:
 
     def _send(self, call: Batch, held: list[_Held]) -> None:
         parts = [(held[index], unit, count) for (index, unit), count in call.parts]
+        if self.halted:  # after an unknown outcome nothing more is sent: the rest waits a run
+            for entry, _, _ in parts:
+                entry.halted, entry.failed = entry.halted or not entry.failed, True
         if any(entry.failed for entry, _, _ in parts):  # leave out series that already lost a call
             datums: list[dict[str, Any]] = []
             offset = 0
@@ -454,6 +447,8 @@ class Run:
         if call.datums:
             try:
                 self.writer.put(call)
+            except PublishOutcomeUnknown as exc:
+                note_unknown_outcome(self, exc, call, sent)
             except PublishError as exc:
                 self.log.error(
                     "PutMetricData failed after retries: its series are released or committed up to "
@@ -493,7 +488,7 @@ class Run:
                 "PutMetricData failed: checkpoint not advanced", extra={**fields, "published": entry.accepted}
             )
             self._release(entry.claim, fields)
-            self.stats.series["failed"] += 1
+            self.stats.series["deferred" if entry.halted else "failed"] += 1
             return
         complete = done == len(entry.units)
         unit = entry.units[done - 1]
@@ -527,9 +522,11 @@ class Run:
                 "dropped": dict(entry.dropped),
                 "mark": mark,
                 "partial": entry.output.partial or not complete,
+                "outcome_unknown": entry.unknown,
             },
         )
-        self.stats.series["partial" if entry.output.partial or not complete else "ok"] += 1
+        partial = entry.output.partial or not complete
+        self.stats.series["outcome_unknown" if entry.unknown else "partial" if partial else "ok"] += 1
 
     def _release(self, claim: Any, fields: Mapping[str, Any]) -> None:
         try:
@@ -546,6 +543,7 @@ class Run:
             Datapoint(mc.COLLECTOR_RUNS, 1, self.now_ms, dims),
             Datapoint(mc.COLLECTOR_ERRORS, self.stats.vendor_errors, self.now_ms, dims),
             Datapoint(mc.DATAPOINTS_PUBLISHED, self.stats.published, self.now_ms, dims),
+            Datapoint(mc.PUBLISH_OUTCOME_UNKNOWN, self.stats.publish_unknown, self.now_ms, dims),
         ]
 
     def publish_health(self) -> None:

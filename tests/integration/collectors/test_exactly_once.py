@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ from collectors.common.checkpoints import CheckpointStore, ClaimLost, CommitConf
 from collectors.common.cloudwatch_writer import Batch, CloudWatchWriter, PublishError
 from collectors.common.runner import CollectorRunFailed
 from shared import metric_catalogue as mc
-from shared.aws_clients import client
+from shared.aws_clients import client, reset_clients
+from tests.fakes.aws_fault_proxy import AwsFaultProxy
 from tests.fakes.flashback_server import FakeFlashback
 from tests.fakes.launchdarkly_server import FakeLaunchDarkly
 from tests.fakes.vendor_data import FLASHBACK_SEED_ID
@@ -187,3 +189,131 @@ def test_given_too_little_lambda_time_when_collecting_then_series_are_deferred_w
 
     ld_run()
     assert len(generation_counts(collector_aws)) == 3
+
+
+# --- PutMetricData: resent only when known not stored (a loopback proxy in front of moto) -------------
+COLLECTOR_CLOUDWATCH = {"max_attempts": 5, "connect_timeout": 2.0, "read_timeout": 5.0}  # the runner's
+
+
+@pytest.fixture
+def edge(collector_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFaultProxy]:
+    """The collectors' CloudWatch calls go through a fault-injecting proxy; everything else to moto."""
+    with AwsFaultProxy(collector_aws["endpoint"]) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", proxy.endpoint)
+        reset_clients()
+        yield proxy
+    reset_clients()
+
+
+def served_windows(ld: FakeLaunchDarkly, aws: dict[str, Any]) -> dict[int, tuple[float, int]]:
+    """{window start: (CloudWatch's Sum, the fake's generationCount)} of every window read back."""
+    points = per_timestamp(aws["endpoint"], mc.NS_LAUNCHDARKLY, "GenerationCount", DIMS)
+    return {
+        ts: (
+            total,
+            ld.expected_ai_config_metrics(PROJECT, CONFIG, ENV, ts, ts + 3_600_000)["generationCount"],
+        )
+        for ts, (total, _) in points.items()
+    }
+
+
+def health(aws: dict[str, Any], metric: str) -> float:
+    return total(aws["endpoint"], mc.NS_COLLECTORS, metric, {"Source": "launchdarkly"})[0]
+
+
+@pytest.mark.parametrize(("hold", "error"), [(6.0, "Read timeout"), (0.0, "Connection was closed")])
+def test_given_a_stored_putmetricdata_whose_answer_is_lost_when_collecting_then_it_is_not_resent(
+    ld: FakeLaunchDarkly,
+    collector_aws: dict[str, Any],
+    edge: AwsFaultProxy,
+    logs: LogCapture,
+    hold: float,
+    error: str,
+) -> None:
+    """The proxy forwards the first PutMetricData to moto (stored), then its answer is lost: held past the
+    client's 5 s read timeout, or the connection closed. botocore's standard mode would resend it."""
+    edge.lose_answer("PutMetricData", hold=hold)
+
+    first = ld_run()
+
+    windows = served_windows(ld, collector_aws)
+    assert len(windows) == 3 and all(stored == served for stored, served in windows.values())
+    assert edge.fates("PutMetricData") == ["answer lost", "forwarded"]  # the data call once, then health
+    assert first["series"] == {"outcome_unknown": 1}  # not a clean "ok"
+    assert first["put_metric_data_outcome_unknown"] == 1 and first["datapoints_published"] == 0
+    (record,) = logs.find("PutMetricData outcome unknown")
+    assert record.levelname == "ERROR" and error in record.error
+    assert health(collector_aws, "PublishOutcomeUnknown") == 1
+
+    after = ld_run()  # the checkpoint moved past the unknown call: nothing is sent again
+
+    assert after["series"] == {"noop": 1}
+    assert served_windows(ld, collector_aws) == windows
+    assert store().load("launchdarkly", SERIES).pending is None
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (400, "Throttling"),
+        (429, "TooManyRequestsException"),
+        (500, "InternalFailure"),
+        (503, "ServiceUnavailable"),
+    ],
+)
+def test_given_an_answer_that_says_not_stored_when_collecting_then_botocore_resends_and_it_lands_once(
+    ld: FakeLaunchDarkly, collector_aws: dict[str, Any], edge: AwsFaultProxy, status: int, code: str
+) -> None:
+    edge.answer_error("PutMetricData", status, code, times=2)
+
+    summary = ld_run()
+
+    assert edge.fates("PutMetricData")[:3] == [f"error {status} {code}"] * 2 + ["forwarded"]
+    assert summary["series"] == {"ok": 1} and summary["put_metric_data_outcome_unknown"] == 0
+    windows = served_windows(ld, collector_aws)
+    assert len(windows) == 3 and all(stored == served for stored, served in windows.values())
+    assert health(collector_aws, "PublishOutcomeUnknown") == 0
+
+
+def test_given_a_connection_refused_before_sending_when_collecting_then_it_is_resent_and_lands_once(
+    ld: FakeLaunchDarkly, collector_aws: dict[str, Any], edge: AwsFaultProxy
+) -> None:
+    edge.refuse()  # nothing listens: the kernel refuses the connection, no byte of the request is sent
+    sends = {"n": 0}
+
+    def second_attempt_finds_it_open(**_: Any) -> None:
+        sends["n"] += 1
+        if sends["n"] == 2:
+            edge.reopen()
+
+    events = client("cloudwatch", **COLLECTOR_CLOUDWATCH).meta.events
+    events.register("before-send.cloudwatch.PutMetricData", second_attempt_finds_it_open)
+
+    summary = ld_run()
+
+    assert sends["n"] >= 2 and edge.fates("PutMetricData")[0] == "forwarded"
+    assert summary["series"] == {"ok": 1} and summary["put_metric_data_outcome_unknown"] == 0
+    windows = served_windows(ld, collector_aws)
+    assert len(windows) == 3 and all(stored == served for stored, served in windows.values())
+
+
+def test_given_a_checkpoint_write_stored_whose_answer_is_lost_when_retried_then_it_is_found_again(
+    collector_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DynamoDB stores the claim (then the commit), the answer is lost, botocore resends it and the resend
+    fails its own condition: the store must read the item back and see its own write, not give up."""
+    with AwsFaultProxy(collector_aws["endpoint"]) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint)
+        reset_clients()
+        checkpoints = store()
+
+        proxy.lose_answer("UpdateItem", hold=0)
+        claim = checkpoints.claim(checkpoints.load("perf", "daily"), "run-a", 1_000)
+        proxy.lose_answer("UpdateItem", hold=0)
+        checkpoints.commit(claim, 2_000, mark=7)
+
+        assert proxy.fates("UpdateItem") == ["answer lost", "forwarded"] * 2  # each resent once by botocore
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
+    reset_clients()
+    final = store().load("perf", "daily")
+    assert (final.mark, final.version, final.pending) == (7, 2, None)

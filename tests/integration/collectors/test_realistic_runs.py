@@ -96,5 +96,5 @@ def test_given_realistic_vendors_and_default_settings_when_each_collector_runs_t
     assert namespaces[mc.NS_FLASHBACK] == {m.name: len(REALISTIC_IDS) for m in mc.FLASHBACK_FIELDS.values()}
     assert summaries["flashback (baseline)"]["datapoints_published"] == 0
     assert summaries["flashback"]["datapoints_published"] == len(REALISTIC_IDS) * len(mc.FLASHBACK_FIELDS)
-    assert set(namespaces[mc.NS_COLLECTORS]) == {"CollectorRuns", "CollectorErrors", "DatapointsPublished"}
+    assert set(namespaces[mc.NS_COLLECTORS]) == {m.name for m in mc.COLLECTOR_METRICS}
     assert all(s["vendor_errors"] == 0 for s in summaries.values())

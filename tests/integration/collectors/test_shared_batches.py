@@ -171,7 +171,8 @@ def test_given_a_middle_call_failing_when_the_next_run_follows_then_its_series_l
     retry = launchdarkly_collector.handler(frozen.event(), Context())
 
     assert retry["series"] == {"ok": 42, "noop": 58}
-    assert [c["datums"] for c in meter.calls[-2:]] == [996, 3]  # the 83 missing windows in one call, health
+    health_datums = len(mc.COLLECTOR_METRICS)
+    assert [c["datums"] for c in meter.calls[-2:]] == [996, health_datums]  # the 83 missing windows, health
     assert readback(collector_aws["endpoint"], mc.NS_LAUNCHDARKLY) == rounded(truth)  # once each
     health = readback(collector_aws["endpoint"], mc.NS_COLLECTORS)
     published = health[("DatapointsPublished", (("Source", "launchdarkly"),))]
@@ -239,10 +240,11 @@ def test_given_50_flashback_ids_when_a_run_publishes_their_increments_then_one_c
 
     assert baseline["series"] == {"ok": 50} and baseline["datapoints_published"] == 0
     assert increments["series"] == {"ok": 50} and increments["datapoints_published"] == 400
+    health = (mc.NS_COLLECTORS, len(mc.COLLECTOR_METRICS))
     assert [(c["namespace"], c["datums"]) for c in meter.calls] == [
-        (mc.NS_COLLECTORS, 3),  # the baseline run: health only
+        health,  # the baseline run: health only
         (mc.NS_FLASHBACK, 400),  # 50 series x 8 fields in one call (the minimum)
-        (mc.NS_COLLECTORS, 3),
+        health,
     ]
     got = readback(collector_aws["endpoint"], mc.NS_FLASHBACK)
     for index, ai_llm_id in enumerate(ids):

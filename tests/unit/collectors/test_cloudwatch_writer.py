@@ -10,7 +10,13 @@ from typing import Any
 import botocore.serialize
 import botocore.session
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from collectors.common.cloudwatch_writer import (
     MAX_AGE_MS,
@@ -19,6 +25,7 @@ from collectors.common.cloudwatch_writer import (
     CloudWatchWriter,
     Datapoint,
     PublishError,
+    PublishOutcomeUnknown,
     check_value,
     datum_size,
     plan_batches,
@@ -186,3 +193,48 @@ def test_given_nothing_valid_when_published_then_no_call_is_made() -> None:
 
     assert stub.calls == []
     assert result.accepted == 0
+
+
+class RaisingCloudWatch:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def put_metric_data(self, **kwargs: Any) -> dict[str, Any]:
+        raise self.error
+
+
+URL = "https://monitoring.us-east-1.amazonaws.com/"
+
+
+@pytest.mark.parametrize(
+    ("error", "unknown"),
+    [
+        (ReadTimeoutError(endpoint_url=URL), True),  # sent; the answer did not come in time
+        (ConnectionClosedError(endpoint_url=URL), True),  # sent; the connection closed before the answer
+        (EndpointConnectionError(endpoint_url=URL), False),  # refused: nothing was sent
+        (ConnectTimeoutError(endpoint_url=URL), False),
+        (ClientError({"Error": {"Code": "Throttling"}}, "PutMetricData"), False),  # an answer: not stored
+    ],
+)
+def test_given_a_failed_call_when_published_then_only_a_lost_answer_is_an_unknown_outcome(
+    error: Exception, unknown: bool
+) -> None:
+    with pytest.raises(PublishError) as caught:
+        CloudWatchWriter(lambda: RaisingCloudWatch(error), clock=lambda: NOW).publish([point(1)])
+
+    assert isinstance(caught.value, PublishOutcomeUnknown) is unknown
+
+
+def test_given_timestamps_near_the_2_hour_future_limit_when_published_then_inside_kept_outside_dropped() -> (
+    None
+):
+    stub = StubCloudWatch()
+    two_hours_ms = 2 * 3600 * 1000
+    inside = [NOW_MS + 60_000, NOW_MS + 3600_000, NOW_MS + two_hours_ms - 1]  # milliseconds, not seconds
+    outside = [NOW_MS + two_hours_ms + 1, NOW_MS + two_hours_ms + 60_000]
+
+    result = writer(stub).publish([point(1, ts=ts) for ts in inside + outside])
+
+    assert result.accepted == len(inside) and dict(result.dropped) == {"future": len(outside)}
+    sent = [int(d["Timestamp"].timestamp() * 1000) for d in stub.calls[0]["MetricData"]]
+    assert sent == inside

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from collectors.common import runner
 from collectors.common.checkpoints import Checkpoint, Claim, ClaimLost, CommitConflict, Pending
@@ -22,6 +22,7 @@ from collectors.common.cloudwatch_writer import CloudWatchWriter, Datapoint, dat
 from collectors.common.http import HttpSettings
 from collectors.common.runner import CollectorRunFailed, Run, SeriesOutput, Unit, run_collector
 from shared import metric_catalogue as mc
+from tests.support import FakeLambdaContext
 
 NOW = 1_795_428_465.0
 NOW_MS = int(NOW * 1000)
@@ -79,12 +80,18 @@ class StubCloudWatch:
     fail: Callable[[int], bool] = lambda n: False
     calls: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
+    lose: Callable[[int], bool] = lambda n: False  # the answer of call n is lost (read timeout)...
+    stored_when_lost: bool = True  # ... after CloudWatch stored it (or not)
 
     def put_metric_data(self, **kwargs: Any) -> dict[str, Any]:
         self.attempts += 1
         if self.fail(self.attempts):
             raise ClientError({"Error": {"Code": "InternalFailure", "Message": "injected"}}, "PutMetricData")
         assert len(kwargs["MetricData"]) <= 1000
+        if self.lose(self.attempts):
+            if self.stored_when_lost:
+                self.calls.append(kwargs)
+            raise ReadTimeoutError(endpoint_url="https://monitoring.us-east-1.amazonaws.com/")
         self.calls.append(kwargs)
         return {}
 
@@ -209,6 +216,8 @@ def test_given_big_datums_when_packed_then_the_byte_limit_closes_calls_too() -> 
 
     assert all(c.size <= 50_000 for c in calls)
     assert len(calls) == math.ceil(40 / ((50_000 - 200 - len("NS/A")) // per_piece))
+    assert [tag for c in calls for tag, _ in c.parts] == list(range(40))  # each piece in one call only
+    assert all(count == 10 for c in calls for _, count in c.parts)  # whole: the byte limit split none
 
 
 # --- a run ----------------------------------------------------------------------------------------------
@@ -443,3 +452,100 @@ def test_given_unfiltered_flashback_over_two_calls_when_the_second_fails_then_no
             if call["Namespace"] == mc.NS_FLASHBACK:
                 published[(datum["Dimensions"][0]["Value"], datum["MetricName"])] += int(datum["Value"])
     assert published == grown  # every increment exactly once
+
+
+# --- an unknown PutMetricData outcome: never resent, counted, at most one call's gap ---------------------
+@pytest.mark.parametrize("stored", [True, False])
+def test_given_a_call_whose_answer_is_lost_when_runs_follow_then_nothing_repeats_and_at_most_it_is_missing(
+    stored: bool,
+) -> None:
+    vendor = Vendor(series=250)  # calls of 83, 83, 83, 1 series (996, 996, 996, 12 datums)
+    store = MemoryStore()
+    cloudwatch = StubCloudWatch(lose=lambda n: n == 2, stored_when_lost=stored)
+
+    first = invoke(store, cloudwatch, vendor.collect)
+
+    # Call 2's series count as published (maybe): committed, never resent. The run sends nothing more:
+    # calls 3 and 4 wait for the next run (their series released, `deferred`).
+    assert first["series"] == {"ok": 83, "outcome_unknown": 83, "deferred": 84}
+    assert first["put_metric_data_outcome_unknown"] == 1
+    assert cloudwatch.attempts == 3  # calls 1 and 2, then the health: call 2 was not resent
+    health = {d["MetricName"]: d["Value"] for d in cloudwatch.calls[-1]["MetricData"]}
+    assert health["PublishOutcomeUnknown"] == 1 and health["DatapointsPublished"] == 996
+    unknown = vendor.names[83:166]
+    assert all(store.load("launchdarkly", n).mark == vendor.first + HOUR_MS for n in unknown)
+    assert all(store.load("launchdarkly", n).mark is None for n in vendor.names[166:])
+
+    cloudwatch.lose = lambda n: False
+    second = invoke(store, cloudwatch, vendor.collect)
+
+    assert second["series"] == {"ok": 84, "noop": 166}
+    held = cloudwatch.held()
+    assert all(count == 1 for count in held.values())  # nothing twice, whatever happened to call 2
+    missing = vendor.truth - held
+    lost_call = {k for k in vendor.truth if dict(k[1])["Series"] in unknown}
+    assert set(missing) == (set() if stored else lost_call)  # the bound: that one call's 996 datums
+
+
+# --- issue 19: behaviours a plausible bug would break ----------------------------------------------------
+def test_given_one_series_over_three_calls_when_the_middle_one_fails_then_nothing_later_of_it_is_sent() -> (
+    None
+):
+    vendor = Vendor(
+        series=1, windows=200, first_window_ms=NOW_MS - 220 * HOUR_MS
+    )  # calls of 83, 83, 34 windows
+    store = MemoryStore()
+    cloudwatch = StubCloudWatch(fail=lambda n: n == 2)
+
+    first = invoke(store, cloudwatch, vendor.collect)
+
+    assert first["series"] == {"partial": 1}
+    assert [len(c["MetricData"]) for c in cloudwatch.calls if c["Namespace"] == mc.NS_LAUNCHDARKLY] == [996]
+    assert store.load("launchdarkly", vendor.names[0]).mark == vendor.first + 83 * HOUR_MS
+
+    cloudwatch.fail = lambda n: False
+    invoke(store, cloudwatch, vendor.collect)
+
+    assert cloudwatch.held() == vendor.truth  # windows 84..200 sent by the next run, each once
+
+
+def test_given_one_series_partly_published_and_one_failed_when_the_run_ends_then_it_is_not_all_failed() -> (
+    None
+):
+    vendor = Vendor(series=2, windows=100, first_window_ms=NOW_MS - 120 * HOUR_MS)
+    store = MemoryStore()
+    # Call 1: series 0's windows 1..83; call 2: its windows 84..100 and all of series 1 (fails).
+    cloudwatch = StubCloudWatch(fail=lambda n: n == 2)
+
+    summary = invoke(store, cloudwatch, vendor.collect)  # returns: raising would mean "all failed"
+
+    assert summary["series"] == {"partial": 1, "failed": 1}
+    assert store.load("launchdarkly", vendor.names[0]).mark == vendor.first + 83 * HOUR_MS
+
+
+@pytest.mark.parametrize(("share", "outcome"), [(0.5, "deferred"), (1.1, "ok")])
+def test_given_less_than_a_calls_worst_case_plus_the_reserve_when_fetching_then_the_series_is_deferred(
+    share: float, outcome: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Remaining time = the vendor call's worst case + `share` x the reserve (15 s by default)."""
+    monkeypatch.delenv("COLLECTOR_TIME_RESERVE_SECONDS", raising=False)
+    worst, reserve = HttpSettings().worst_case_seconds(), runner.DEFAULT_RESERVE_SECONDS
+    context = FakeLambdaContext(remaining_ms=int((worst + share * reserve) * 1000))
+    vendor = Vendor(series=1)
+    store, cloudwatch = MemoryStore(), StubCloudWatch()
+
+    def collect(run: Run) -> None:
+        def fetch(plan: Any, checkpoint: Checkpoint) -> SeriesOutput:
+            run.ensure_time_for_call()  # what the vendor HTTP client does before each call
+            return SeriesOutput(
+                vendor.window_points(vendor.names[0], vendor.first), mark=vendor.first + HOUR_MS
+            )
+
+        run.process_series(vendor.names[0], lambda cp: None if cp.mark else "due", fetch)
+
+    writer = CloudWatchWriter(lambda: cloudwatch, clock=lambda: NOW)
+    summary = run_collector(
+        "launchdarkly", {}, context, logging.getLogger("test"), collect, store=store, writer=writer
+    )
+
+    assert summary["series"] == {outcome: 1}

@@ -155,9 +155,10 @@ def _vendor_panels(reader: MetricReader, found: dict[str, list[SeriesKey]], axes
     queries = [Query(k.namespace, k.metric, k.dimensions, "Sum") for k in found[mc.NS_COLLECTORS]]
     for query, value in reader.aggregate(queries, week, end).items():
         health[dict(query.dimensions).get(mc.DIM_SOURCE, "?")][query.metric] = value or 0.0
-    for offset, name in enumerate(("CollectorRuns", "CollectorErrors", "DatapointsPublished")):
-        xs = [i + offset * 0.25 for i in range(len(health))]
-        ax.bar(xs, [v.get(name, 0.0) for v in health.values()], width=0.25, label=name)
+    width = 1.0 / (len(mc.COLLECTOR_METRICS) + 1)
+    for offset, name in enumerate(m.name for m in mc.COLLECTOR_METRICS):
+        xs = [i + offset * width for i in range(len(health))]
+        ax.bar(xs, [v.get(name, 0.0) for v in health.values()], width=width, label=name)
     ax.set_xticks(range(len(health)), list(health), fontsize=8)
     ax.set_yscale("symlog")
     _finish(ax, "Collector health (log scale)", dates=False)

@@ -255,11 +255,9 @@ def format_report(report: Report) -> str:
     rows = [(llm, *(_n(v.get(n)) for n in names)) for llm, v in sorted(report.flashback.items())]
     out += _table(("aiLlmId", *names), rows) if rows else ["  (no Flashback metrics)"]
     out += ["", "Collector health (AIGateway/Collectors, sum over the range)"]
-    rows = [
-        (s, _n(v.get("CollectorRuns")), _n(v.get("CollectorErrors")), _n(v.get("DatapointsPublished")))
-        for s, v in sorted(report.collectors.items())
-    ]
-    out += _table(("source", "runs", "errors", "datapoints"), rows) if rows else ["  (no collector runs)"]
+    health = [m.name for m in mc.COLLECTOR_METRICS]
+    rows = [(s, *(_n(v.get(name)) for name in health)) for s, v in sorted(report.collectors.items())]
+    out += _table(("source", *health), rows) if rows else ["  (no collector runs)"]
     calls = f"{report.get_metric_data_calls} GetMetricData and {report.list_metrics_calls} ListMetrics calls"
     out += ["", f"({calls})"]
     return "\n".join(out)

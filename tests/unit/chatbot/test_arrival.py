@@ -43,3 +43,10 @@ def test_given_missing_or_malformed_arrival_when_timed_then_handler_and_no_times
 def test_given_old_but_recent_enough_for_cloudwatch_when_timed_then_metrics_keep_the_arrival_stamp() -> None:
     hour_ago = NOW_MS - 3_600_000
     assert _timing(hour_ago) == (HANDLER_STARTED, LATENCY_FROM_HANDLER, hour_ago)
+
+
+def test_given_a_stamp_older_than_the_api_wait_plus_a_cold_start_when_timed_then_not_this_arrival() -> None:
+    # An HTTP API waits 30 s for the function; with 10 s of cold start a live request is <= 40 s old.
+    assert _timing(NOW_MS - 40_000)[1] == LATENCY_FROM_ARRIVAL
+    assert _timing(NOW_MS - 41_000)[:2] == (HANDLER_STARTED, LATENCY_FROM_HANDLER)
+    assert _timing(NOW_MS - 300_000)[:2] == (HANDLER_STARTED, LATENCY_FROM_HANDLER)

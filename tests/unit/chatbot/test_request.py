@@ -100,3 +100,15 @@ def test_given_raw_utf8_body_under_the_limit_in_characters_but_over_in_bytes_whe
     error = _error(raw)
     assert (error.status, error.code) == (413, "payload_too_large")
     assert str(len(raw.encode("utf-8"))) in error.message
+
+
+def test_given_body_of_exactly_the_byte_limit_when_parsed_then_accepted_and_one_byte_more_413() -> None:
+    settings = ChatbotSettings(
+        model_id="model-a", allowed_model_ids=("model-a",), cache_table_name="t", max_body_bytes=40
+    )
+    at_limit = json.dumps({"message": "x" * 25})
+    assert len(at_limit.encode("utf-8")) == 40
+    assert parse_body(at_limit, settings).message == "x" * 25
+    with pytest.raises(ChatError) as caught:
+        parse_body(json.dumps({"message": "x" * 26}), settings)
+    assert (caught.value.status, caught.value.code) == (413, "payload_too_large")

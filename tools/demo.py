@@ -144,7 +144,7 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     from tools.alarm_eval import AlarmEvaluator
     from tools.alarm_notify import hold_alarm, page, read_pages, subscribe_pager
     from tools.dashboard_png import render_dashboard
-    from tools.local_cloudwatch import EmfLogsExtractor, enable_percentiles
+    from tools.local_cloudwatch import EmfLogsExtractor, enable_percentiles, enforce_retention_rule
     from tools.metric_reader import window
     from tools.report import build_report, format_report
     from tools.template_resources import TemplateResources, synthesize_template
@@ -153,6 +153,7 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     _forget_container_state()
     stack.callback(_forget_container_state)
     enable_percentiles()
+    enforce_retention_rule()  # the report and the picture must ask for periods CloudWatch answers
     now = time.time()
     fakes = dc.start_vendor_fakes(stack, now - 900)
     vendors = ", ".join(f"{name} {fake.endpoint}" for name, fake in fakes.by_source().items())

@@ -152,6 +152,30 @@ TOKEN_USAGE_METRICS: tuple[MetricDef, ...] = (
 )
 
 
+# --- AIGateway/TokenUsage: callers' limits (contract: "Callers: attribution, metering and limits") ----
+# The caller is never a dimension (a billed series per caller): it is the EMF property `Caller`, read by
+# Contributor Insights rules and Logs Insights queries.
+PROP_CALLER = "Caller"
+ANONYMOUS_CALLER = "anonymous"
+LIMIT_REJECTIONS = _token(
+    "LimitRejections",
+    Unit.COUNT,
+    "1 per request refused 429 limit_exceeded, 0 per answered request: Sum = rejections",
+)
+CALLER_LIMIT_USAGE = _token(
+    "CallerLimitUsage",
+    Unit.PERCENT,
+    "the caller's highest used share of any of its limits after the request; Maximum drives the "
+    "approaching-limit alarm",
+)
+LIMIT_CHECK_ERRORS = _token(
+    "LimitCheckErrors",
+    Unit.COUNT,
+    "1 per request whose metering (usage table) could not be read or written",
+)
+CALLER_METRICS: tuple[MetricDef, ...] = (LIMIT_REJECTIONS, CALLER_LIMIT_USAGE, LIMIT_CHECK_ERRORS)
+
+
 # --- AIGateway/Collectors (health of every collector run) --------------------------------------
 def _health(name: str, description: str) -> MetricDef:
     return MetricDef(NS_COLLECTORS, name, Unit.COUNT, (DIM_SOURCE,), description)
@@ -281,6 +305,7 @@ def all_metrics() -> tuple[MetricDef, ...]:
     """Every fixed metric definition (usage series are per path, see LD_USAGE_SERIES)."""
     return (
         TOKEN_USAGE_METRICS
+        + CALLER_METRICS
         + COLLECTOR_METRICS
         + tuple(LD_AI_CONFIG_FIELDS.values())
         + tuple(FLASHBACK_FIELDS.values())

@@ -14,7 +14,14 @@ from collectors.common.cloudwatch_writer import Datapoint
 from collectors.common.http import VendorHTTPError
 from collectors.common.runner import CollectorRunFailed, Run, SeriesOutput, Unit
 from shared import metric_catalogue as mc
-from tests.unit.collectors.test_runner_batching import NOW, NOW_MS, MemoryStore, StubCloudWatch, Vendor, invoke
+from tests.unit.collectors.test_runner_batching import (
+    NOW,
+    NOW_MS,
+    MemoryStore,
+    StubCloudWatch,
+    Vendor,
+    invoke,
+)
 
 TICK = NOW_MS - NOW_MS % 60_000
 GAUGE = mc.PERF_DAILY_CALLS
@@ -36,7 +43,7 @@ class Ticks:
         for name in self.names:
 
             def plan(checkpoint: Checkpoint) -> int | None:
-                return None if checkpoint.mark is not None and TICK <= checkpoint.mark else TICK
+                return None if checkpoint.mark is not None and checkpoint.mark >= TICK else TICK
 
             def fetch(tick: int, checkpoint: Checkpoint, name: str = name) -> SeriesOutput:
                 if name in self.broken:
@@ -81,7 +88,7 @@ def test_given_every_series_failed_without_the_flag_when_the_run_ends_then_it_ra
         invoke(MemoryStore(), StubCloudWatch(), Ticks(["a", "b"], broken={"a", "b"}).collect)
 
 
-def test_given_a_series_partly_published_and_the_flag_when_the_run_ends_then_the_retry_sends_the_rest() -> None:
+def test_given_a_series_partly_published_and_the_flag_when_the_run_ends_then_a_retry_sends_the_rest() -> None:
     # 100 windows of 12: call 1 carries windows 1..83, call 2 (fails) the rest.
     vendor = Vendor(series=1, windows=100, first_window_ms=NOW_MS - 120 * 3_600_000)
     store, cloudwatch = MemoryStore(), StubCloudWatch(fail=lambda n: n == 2)
@@ -119,7 +126,7 @@ def test_given_nothing_due_and_the_flag_when_the_run_ends_then_it_succeeds() -> 
     assert summary["series"] == {"noop": 1}
 
 
-def test_given_units_when_imported_from_the_runner_then_the_public_names_stay() -> None:
+def test_given_the_split_when_names_are_imported_from_the_runner_then_they_are_all_there() -> None:
     from collectors.common.runner import OutOfTime, clock, crash_point, csv, env_int, run_collector
 
     assert Unit(1).end == 1 and callable(clock) and crash_point is None

@@ -14,8 +14,9 @@
   relative to today (UTC, from the injectable `wall_clock`): the `days` completed days before today, then
   today's partial day (its counts scaled by the elapsed fraction of the day), so a collector can prove it
   never publishes today. The seed does not say whether today is among the `days`:
-  `count_today_in_days=True` serves the other reading, `days - 1` completed days then today. `daily_entry(day)` is the truth for one date; `serve_seed_daily_verbatim()`
-  serves the seed's own daily example instead.
+  `count_today_in_days=True` serves the other reading, `days - 1` completed days then today.
+  `daily_entry(day)` is the truth for one date; `serve_seed_daily_verbatim()` serves the seed's own daily
+  example instead.
 - `set_payload(endpoint, obj_or_bytes_or_callable)` overrides any endpoint (a callable gets the parsed
   query, `{"days": int, ...}`, and returns an object or bytes).
 - Rate limit: Perf documents Free 10, Pro 60, Enterprise 300 requests per minute; `tier` picks the limit

@@ -615,8 +615,8 @@ def _perf_vendor_fault(
     fix: Callable[[Harness], None] | None = None,
 ) -> Outcome:
     """Fault on the first run. As in production, only a failed run is retried with the same event (same
-    tick, by EventBridge Scheduler / Lambda); a run that succeeded is followed by the next tick. Either way
-    the truth holds every gauge at the first tick, so a partly failed run that is not retried shows as lost."""
+    tick, by EventBridge Scheduler / Lambda); a run that succeeded is followed by the next tick. Either
+    way the truth holds every gauge at the first tick: a partly failed run not retried shows as lost."""
     with perf_scenario(lab, "perf", name) as h:
         inject(h)
         h.outcome.faults += 1

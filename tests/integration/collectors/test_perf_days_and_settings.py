@@ -90,7 +90,9 @@ def truth(fake: FakePerf, first: date, last: date) -> dict[int, tuple[float, int
 
 
 # --- defect 5: what `days` means to Perf ----------------------------------------------------------------
-@pytest.mark.parametrize("count_today_in_days", [False, True], ids=["days-are-completed", "days-include-today"])
+@pytest.mark.parametrize(
+    "count_today_in_days", [False, True], ids=["days-are-completed", "days-include-today"]
+)
 def test_given_a_run_a_day_for_a_week_when_collected_then_every_completed_day_is_published_once(
     count_today_in_days: bool, collector_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -37,9 +37,9 @@ class Unit:
     """The end of one unit of a series' datapoints and the checkpoint state once it is published.
 
     A unit is what a checkpoint can stand between: an AI Config window (mark = the window's end), a
-    usage bucket or a Perf day (mark = its start), one Flashback id (totals = the previous ones with
-    that id's and the earlier ids' new totals). `end` indexes `SeriesOutput.datapoints` just past the
-    unit's last datapoint.
+    usage bucket or a Perf day (mark = its start; an older Perf day backfilled: totals = the oldest day
+    covered), one Flashback id (totals = the previous ones with that id's and the earlier ids' new
+    totals). `end` indexes `SeriesOutput.datapoints` just past the unit's last datapoint.
     """
 
     end: int
@@ -72,7 +72,6 @@ class SeriesOutput:
         return bounds
 
 
-
 @dataclass(slots=True)
 class Held:
     """A claimed and fetched series waiting for the shared publish."""
@@ -98,7 +97,6 @@ class Held:
     @property
     def datums(self) -> int:
         return sum(len(datums) for piece in self.pieces for datums in piece.values())
-
 
 
 class Publisher:
@@ -131,7 +129,6 @@ class Publisher:
         held = Held(series, claim, output, target, dict(fields), units, pieces, dropped)
         self.pending.append(held)
         self.pending_datums += held.datums
-
 
     def flush(self) -> None:
         """Publish every held series' datapoints in shared calls, then commit or release each series.

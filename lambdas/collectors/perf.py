@@ -8,9 +8,15 @@ Header `Authorization: Bearer <key>`. Two kinds of series, each checkpointed:
   `PERF_OVERVIEW_DAYS` (7), `PERF_CUSTOMER_DAYS` (30), `PERF_PERFORMANCE_DAYS` (7), `PERF_FAILURES_DAYS` (7),
   each 1..90, and `PERF_PROVIDERS_HOURS` (24, 1..168), the documented ranges and defaults.
 - `daily`: one point per completed UTC day (today's partial day never), stamped 00:00 UTC of its `date`,
-  no dimension (Model/TaskType for the distributions); the checkpoint holds the last published date. The
-  request asks for just the days not yet published (`days` = completed days since the checkpoint, 1..90;
-  first run `PERF_DAILY_LOOKBACK_DAYS`, default 7, at most 13: CloudWatch keeps 14 days).
+  no dimension (Model/TaskType for the distributions). The checkpoint holds the range published: `mark`
+  the newest day, `totals["oldest"]` the oldest. Each run asks, in one request, for the days after the
+  mark and, when `PERF_DAILY_LOOKBACK_DAYS` (default 7, 1..13: CloudWatch keeps 14 days) was raised, the
+  days from the new look-back's start up to the oldest; lowering it asks nothing older. `days` reaches the
+  oldest day wanted plus one: the reference does not say whether Perf's `days=N` counts today, and the
+  date filter drops the extra day, what is published and today.
+- A run with any series not fully published fails (`fail_on_any_series_error`), so the schedule's retry
+  of the same event publishes that tick's missing levels; the gauge windows are read each run, so a
+  changed one applies from the next tick on.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ DEFAULT_BASE_URL = "https://api.withperf.pro"
 DAY_MS = 86_400_000
 OLDEST_MS = MAX_AGE_MS - 3_600_000
 GAUGE_ENDPOINTS = ("overview", "customer", "performance", "failures", "providers")
+OLDEST = "oldest"  # the `daily` checkpoint's totals: the oldest day published (the mark is the newest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,26 +182,60 @@ def day_ms(raw: Any) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class DailyPlan:
-    first_ms: int  # first day to publish, 00:00 UTC
+    """The days one run asks for: new days [first, today) and older ones [back_from, back_to) (the
+    look-back was raised), in one request of `days`; `oldest_ms` is the oldest day covered once done."""
+
+    first_ms: int  # first new day: the day after the checkpoint's mark, or the look-back's start
     today_ms: int  # today 00:00 UTC: never published
-    days: int  # the `days` query parameter (completed days wanted)
+    days: int  # the `days` query parameter: back to the oldest day wanted, plus one day of margin
+    back_from_ms: int = 0  # older days never published, [back_from_ms, back_to_ms): none unless from < to
+    back_to_ms: int = 0
+    oldest_ms: int | None = None  # None: first_ms
+
+    def wants(self, day: int) -> bool:
+        return self.first_ms <= day < self.today_ms or self.back_from_ms <= day < self.back_to_ms
+
+    @property
+    def covered_ms(self) -> int:
+        return self.first_ms if self.oldest_ms is None else self.oldest_ms
 
     def __str__(self) -> str:
-        return f"days {self.first_ms}..{self.today_ms} (days={self.days})"
+        older = f" and {self.back_from_ms}..{self.back_to_ms}" if self.back_from_ms < self.back_to_ms else ""
+        return f"days {self.first_ms}..{self.today_ms}{older} (days={self.days})"
 
 
-def daily_plan(mark_ms: int | None, now_ms: int, lookback_days: int) -> DailyPlan | None:
+def daily_plan(
+    mark_ms: int | None, now_ms: int, lookback_days: int, oldest_ms: int | None = None
+) -> DailyPlan | None:
+    """What is due given the checkpoint: `mark_ms` the newest day published, `oldest_ms` the oldest one.
+
+    New days run from the day after the mark (or the look-back's start) to yesterday; days from the
+    look-back's start up to the oldest published one were never published (the look-back was raised) and
+    join the same request. Nothing older than CloudWatch keeps is asked. A checkpoint without its oldest
+    day predates that record: what it covered is unknown, so nothing older is asked (no duplicate)."""
     today = now_ms - now_ms % DAY_MS
-    oldest = -(-(now_ms - OLDEST_MS) // DAY_MS) * DAY_MS
-    first = mark_ms + DAY_MS if mark_ms is not None else today - lookback_days * DAY_MS
-    first = max(first - first % DAY_MS, oldest)
-    if first >= today:
+    floor = -(-(now_ms - OLDEST_MS) // DAY_MS) * DAY_MS  # the oldest day CloudWatch still accepts
+    start = max(today - lookback_days * DAY_MS, floor)
+    if mark_ms is None:
+        first, back_from, back_to, oldest = start, 0, 0, start
+    else:
+        first = max(mark_ms - mark_ms % DAY_MS + DAY_MS, floor)
+        covered = floor if oldest_ms is None else max(oldest_ms - oldest_ms % DAY_MS, floor)
+        back_from, back_to = (start, covered) if start < covered else (0, 0)
+        oldest = min(start, covered)
+    if first >= today and back_from >= back_to:
         return None
-    return DailyPlan(first, today, min(90, max(1, (today - first) // DAY_MS)))
+    wanted_from = min(first, back_from) if back_from < back_to else first
+    # Perf's `days` may count today among the N or not (the reference does not say): one more day
+    # covers both readings, and the date filter drops what is not wanted.
+    return DailyPlan(first, today, min(90, (today - wanted_from) // DAY_MS + 1), back_from, back_to, oldest)
 
 
 def map_daily(body: Any, plan: DailyPlan) -> tuple[Mapped, int | None]:
-    """Points of the completed days inside the plan, and the newest such day (the new checkpoint)."""
+    """Points of the plan's days in the answer, and the newest new day (the new mark; None if none came).
+
+    Days already published and today's partial day are dropped; the levels (`daily_level`) travel with
+    the newest new day, so an answer that only brings older days brings no level."""
     body = _object("daily", body)
     mapped = Mapped()
     days: set[int] = set()
@@ -203,20 +244,43 @@ def map_daily(body: Any, plan: DailyPlan) -> tuple[Mapped, int | None]:
         if not items or not isinstance(items[0], dict):
             return None
         start = day_ms(items[0].get("date"))
-        if start is None or not plan.first_ms <= start < plan.today_ms:
-            return None  # already published, or today's partial day (or later)
+        if start is None or not plan.wants(start):
+            return None  # already published, today's partial day (or later), or outside the plan
         days.add(start)
         return start
 
     for spec in mc.perf_fields("daily"):
         if spec.kind == "daily":
             _map_field(spec, body, stamp, mapped)
-    newest = max(days) if days else None
+    newest = max((day for day in days if day >= plan.first_ms), default=None)
     if newest is not None:
         for spec in mc.perf_fields("daily"):
             if spec.kind == "daily_level":
                 _map_field(spec, body, lambda _items: newest, mapped)
     return mapped, newest
+
+
+def daily_output(points: list[Datapoint], plan: DailyPlan) -> SeriesOutput:
+    """One unit per day, ordered so that whatever prefix of units gets published, the published days
+    stay one range [oldest, mark] the checkpoint can hold: the older days newest first (each moves
+    `oldest` down), then the new days oldest first (each moves the mark up)."""
+    by_day: dict[int, list[Datapoint]] = {}
+    for point in points:
+        by_day.setdefault(point.timestamp_ms, []).append(point)
+    older = sorted((day for day in by_day if day < plan.first_ms), reverse=True)
+    newer = sorted(day for day in by_day if day >= plan.first_ms)
+    ordered: list[Datapoint] = []
+    units: list[Unit] = []
+    for index, day in enumerate(older):
+        ordered += by_day[day]
+        # Days between this one and the next older one with data had none: they are covered too.
+        below = older[index + 1] + DAY_MS if index + 1 < len(older) else plan.covered_ms
+        units.append(Unit(len(ordered), totals={OLDEST: below}))
+    for day in newer:
+        ordered += by_day[day]
+        units.append(Unit(len(ordered), mark=day, totals={OLDEST: plan.covered_ms}))
+    newest = newer[-1] if newer else None
+    return SeriesOutput(ordered, mark=newest, totals={OLDEST: plan.covered_ms}, units=tuple(units))
 
 
 # --- the run ----------------------------------------------------------------------------------------------
@@ -245,27 +309,23 @@ def _daily_series(run: Run, http: HttpClient, settings: PerfSettings) -> None:
     series = "daily"
 
     def plan(checkpoint: Any) -> DailyPlan | None:
-        return daily_plan(checkpoint.mark, run.now_ms, settings.daily_lookback_days)
+        oldest = checkpoint.totals.get(OLDEST)
+        return daily_plan(checkpoint.mark, run.now_ms, settings.daily_lookback_days, oldest)
 
     def fetch(daily: DailyPlan, checkpoint: Any) -> SeriesOutput:
         body = http.get_json("/v1/metrics/daily", {"days": daily.days})
-        mapped, newest = map_daily(body, daily)
+        mapped, _newest = map_daily(body, daily)
         _report_invalid(run, series, mapped)
-        # One unit per day, oldest first (the levels travel with the newest): the checkpoint may stop
-        # after any published day.
-        points = sorted(mapped.datapoints, key=lambda point: point.timestamp_ms)
-        units = tuple(
-            Unit(index + 1, mark=point.timestamp_ms)
-            for index, point in enumerate(points)
-            if index + 1 == len(points) or points[index + 1].timestamp_ms != point.timestamp_ms
-        )
-        return SeriesOutput(points, mark=newest, units=units)
+        return daily_output(mapped.datapoints, daily)
 
     run.process_series(series, plan, fetch)
 
 
 def collect(run: Run, settings: PerfSettings | None = None) -> None:
     """One Perf run: the five gauge endpoints, then the completed days."""
+    # A gauge level not published at its tick never is: a run with any series short fails, so the
+    # schedule retries this event (the series already published are noop then).
+    run.fail_on_any_series_error = True
     settings = settings or PerfSettings.from_env()
     key = run.token("PERF_API_KEY_SECRET_ARN")
     http = run.http(settings.base_url, {"Authorization": f"Bearer {key}"})

@@ -13,8 +13,10 @@
   `perf-metrics-api.md`, its formatting included), whatever the query. `daily` answers seed-shaped data
   relative to today (UTC, from the injectable `wall_clock`): the `days` completed days before today, then
   today's partial day (its counts scaled by the elapsed fraction of the day), so a collector can prove it
-  never publishes today. `daily_entry(day)` is the truth for one date; `serve_seed_daily_verbatim()`
-  serves the seed's own daily example instead.
+  never publishes today. The seed does not say whether today is among the `days`:
+  `count_today_in_days=True` serves the other reading, `days - 1` completed days then today.
+  `daily_entry(day)` is the truth for one date; `serve_seed_daily_verbatim()` serves the seed's own daily
+  example instead.
 - `set_payload(endpoint, obj_or_bytes_or_callable)` overrides any endpoint (a callable gets the parsed
   query, `{"days": int, ...}`, and returns an object or bytes).
 - Rate limit: Perf documents Free 10, Pro 60, Enterprise 300 requests per minute; `tier` picks the limit
@@ -92,12 +94,14 @@ class FakePerf(FakeVendorServer):
         tier: str = "pro",
         rate_limit_per_minute: int | None = _UNSET,
         data_seed: int = 0,
+        count_today_in_days: bool = False,
         **kwargs: Any,
     ) -> None:
         if tier not in TIER_LIMITS:
             raise ValueError(f"tier must be one of {sorted(TIER_LIMITS)}")
         self.tier = tier
         self.data_seed = data_seed
+        self.count_today_in_days = count_today_in_days
         self._payloads: dict[str, Payload] = {}
         limit = TIER_LIMITS[tier] if rate_limit_per_minute is _UNSET else rate_limit_per_minute
         super().__init__(rate_limit_per_minute=limit, **kwargs)
@@ -159,9 +163,11 @@ class FakePerf(FakeVendorServer):
         }
 
     def expected_daily(self, days: int = 30) -> dict[str, Any]:
-        """The generated `daily` answer for `?days=`: `days` completed days, then today's partial day."""
+        """The generated `daily` answer for `?days=`: `days` completed days, then today's partial day
+        (`count_today_in_days`: `days - 1` completed days, then today's)."""
         today = self.today()
-        dates = [today - timedelta(days=n) for n in range(days, -1, -1)]
+        oldest = days - 1 if self.count_today_in_days else days
+        dates = [today - timedelta(days=n) for n in range(oldest, -1, -1)]
         return {
             "period": {"start_date": dates[0].isoformat(), "end_date": today.isoformat()},
             "daily_data": [self.daily_entry(d) for d in dates],

@@ -6,32 +6,27 @@ per checkpointed series with two functions: `plan(checkpoint)` (pure: what is du
 into `Unit`s). The runner does the protocol of `checkpoints.py` around them, so every vendor gets the same
 exactly-once rules, error accounting and logs:
 
-1. per series: load, plan, **claim**, **fetch** (errors, the time budget and lost claims are settled here,
-   per series, as before); the datapoints are validated and held;
-2. **publish** (`flush`): the held datapoints of all series go out together, packed in order into shared
-   PutMetricData calls (one namespace per call, <= 1000 datums, < 900 kB estimated). A unit (an AI
-   Config window, a usage bucket, a Perf day, one Flashback id's increments, a whole Perf gauge tick) is
-   never split between calls unless it alone exceeds one; a series spans calls only at a unit boundary;
-3. after each call, every series whose calls are all done is **committed** up to its last unit whose
-   datapoints were all accepted (all units: the new mark or totals, outcome ok; some: that unit's mark
-   or totals, outcome partial, the rest follows next run), or **released** when none was (outcome
-   failed), so the next run republishes exactly what is missing. Once a call fails, later calls leave
-   out that series' datapoints, so what CloudWatch holds of a series is always a prefix of whole units
-   and a retry never double counts. (One exception, documented in `checkpoints.py`: a unit that alone
-   needs several calls and loses one after another was accepted.) A call sent whose answer was lost
-   is never resent: its units count as published, the run publishes nothing more (`unknown_outcome.py`).
-
-Calls per run: per namespace about ceil(datums / 1000) (whole units: 83 AI Config windows = 996 datums
-per call), plus one health call. A flush also starts whenever `FLUSH_DATAPOINTS` (10,000) datums or
-`FLUSH_SERIES` (1,000) series are held (bounded memory, and few commits left for the reserve).
+1. per series (here): load, plan, **claim**, **fetch** (errors, the time budget and lost claims are settled
+   per series); the datapoints are validated and held;
+2. **publish** (`flush`, `publishing.py`): the held datapoints of all series go out together, in shared
+   PutMetricData calls of whole units;
+3. as soon as its calls are done, each series is **committed** up to its last unit whose datapoints were
+   all accepted, or **released** when none was, so the next run publishes exactly what is missing.
+A flush also starts whenever `FLUSH_DATAPOINTS` (10,000) datums or `FLUSH_SERIES` (1,000) series are held
+(bounded memory, and few commits left for the reserve).
 
 Health: at the end of every run (failed ones too) one PutMetricData to `AIGateway/Collectors`, dimension
 Source: CollectorRuns = 1, CollectorErrors = failed vendor calls (plus a token that could not be read),
 DatapointsPublished = vendor datapoints CloudWatch accepted, PublishOutcomeUnknown = calls whose answer
-was lost. Then one structured log line with every count. A run in which at least one series was
-attempted and none succeeded, or which could not start (configuration, secret), raises
-`CollectorRunFailed` after the health is out, so EventBridge Scheduler's retry policy and dead-letter
-queue engage. Series with nothing due, or owned by another run, are neither successes nor failures.
+was lost. Then one structured log line with every count.
+
+Failure (`Run.failure`): a run that could not start (configuration, secret), or whose attempted series
+all failed, raises `CollectorRunFailed` after the health is out, so the retries of the same event
+(EventBridge Scheduler, Lambda) and the dead-letter queue engage. With `fail_on_any_series_error` (Perf:
+a gauge level not published at its tick never is) any due series that ended failed, partial or deferred
+fails the run too; the retry publishes just those, the others' checkpoints make them noop. LaunchDarkly
+and Flashback keep the first rule: their next tick resumes every series from its checkpoint anyway. Series
+with nothing due, or owned by another run, are neither successes nor failures.
 
 Time budget: before each vendor call the HTTP client checks the Lambda's remaining time against the
 worst case of that call plus `COLLECTOR_TIME_RESERVE_SECONDS` (default 15 s, for one flush's calls and
@@ -57,17 +52,9 @@ from collectors.common.checkpoints import (
     CheckpointError,
     CheckpointStore,
     CheckpointUnavailable,
-    Claim,
     ClaimLost,
-    CommitConflict,
 )
-from collectors.common.cloudwatch_writer import (
-    Batch,
-    CloudWatchWriter,
-    Datapoint,
-    PublishError,
-    PublishOutcomeUnknown,
-)
+from collectors.common.cloudwatch_writer import CloudWatchWriter, Datapoint, PublishError
 from collectors.common.http import (
     LD_RATE_LIMIT_WAIT_MAX_DEFAULT,
     RATE_LIMIT_WAIT_ENV,
@@ -76,10 +63,12 @@ from collectors.common.http import (
     HttpStats,
     VendorHTTPError,
 )
-from collectors.common.run_inputs import csv as csv  # re-exported for the vendor modules
+from collectors.common.publishing import Publisher
+from collectors.common.publishing import SeriesOutput as SeriesOutput  # re-exported for the vendor modules
+from collectors.common.publishing import Unit as Unit
+from collectors.common.run_inputs import csv as csv
 from collectors.common.run_inputs import env_int, scheduled_time_ms
 from collectors.common.secrets import SecretUnavailable, get_token
-from collectors.common.unknown_outcome import note_unknown_outcome
 from shared import metric_catalogue as mc
 from shared.aws_clients import client
 
@@ -93,78 +82,17 @@ crash_point: Callable[[str, str], None] | None = None  # called after publish, b
 
 
 class CollectorRunFailed(Exception):
-    """Every attempted series failed (or the run could not start): let the schedule retry."""
+    """The run failed (`Run.failure`) or could not start: let the schedule retry the same event.
+
+    Raised after the health is out; `summary` is the run's log line (None if it never started)."""
+
+    def __init__(self, message: str, summary: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 class OutOfTime(Exception):
     """Not enough Lambda time left to start another vendor call; the series resumes next run."""
-
-
-@dataclass(frozen=True, slots=True)
-class Unit:
-    """The end of one unit of a series' datapoints and the checkpoint state once it is published.
-
-    A unit is what a checkpoint can stand between: an AI Config window (mark = the window's end), a
-    usage bucket or a Perf day (mark = its start), one Flashback id (totals = the previous ones with
-    that id's and the earlier ids' new totals). `end` indexes `SeriesOutput.datapoints` just past the
-    unit's last datapoint.
-    """
-
-    end: int
-    mark: int | None = None
-    totals: Mapping[str, int] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesOutput:
-    """What one series' fetch produced: datapoints and the checkpoint state they advance to.
-
-    `units` (optional, in order) splits the datapoints where the checkpoint may stop when only the
-    first units got published; without it the whole output is one unit (a Perf gauge tick). The last
-    unit always ends the output and carries `mark`/`totals`.
-    """
-
-    datapoints: list[Datapoint]
-    mark: int | None = None
-    totals: Mapping[str, int] | None = None
-    partial: bool = False  # some vendor calls failed; the mark only covers what succeeded
-    units: tuple[Unit, ...] = ()
-
-    def unit_bounds(self) -> list[Unit]:
-        size = len(self.datapoints)
-        bounds: list[Unit] = []
-        for unit in self.units:
-            if 0 < unit.end < size and (not bounds or unit.end > bounds[-1].end):
-                bounds.append(unit)
-        bounds.append(Unit(size, self.mark, self.totals))
-        return bounds
-
-
-@dataclass(slots=True)
-class _Held:
-    """A claimed and fetched series waiting for the shared publish."""
-
-    series: str
-    claim: Claim
-    output: SeriesOutput
-    target: str
-    fields: dict[str, Any]
-    units: list[Unit]
-    pieces: list[dict[str, list[dict[str, Any]]]]  # per unit: namespace -> valid datums
-    dropped: Counter[str]
-    calls_left: list[int] = field(default_factory=list)  # per unit: its calls not yet accepted
-    open_calls: int = 0  # calls with this series' datums not yet sent (or skipped)
-    accepted: int = 0
-    failed: bool = False  # a call of this series failed, or the run stopped publishing (`halted`)
-    halted: bool = False  # left out only because the run stopped publishing: deferred, not failed
-    unknown: int = 0  # datums in calls whose answer was lost (maybe stored, never resent)
-
-    def __post_init__(self) -> None:
-        self.calls_left = [0] * len(self.units)
-
-    @property
-    def datums(self) -> int:
-        return sum(len(datums) for piece in self.pieces for datums in piece.values())
 
 
 @dataclass(slots=True)
@@ -202,8 +130,11 @@ class Run:
         store: CheckpointStore | None = None,
         writer: CloudWatchWriter | None = None,
         http_settings: HttpSettings | None = None,
+        fail_on_any_series_error: bool = False,
     ) -> None:
         self.source = source
+        # For a vendor whose missed tick is lost for good (Perf's gauges): fail when any series is short.
+        self.fail_on_any_series_error = fail_on_any_series_error
         self.log = logger
         self.now = clock()
         self.now_ms = int(self.now * 1000)
@@ -223,8 +154,7 @@ class Run:
         self._explicit_http_settings = http_settings is not None
         self.http_stats = HttpStats()
         self.stats = RunStats()
-        self._pending: list[_Held] = []
-        self._pending_datums = 0
+        self.publisher = Publisher(self)
         self._out_of_time = False
         self.halted = False  # an unknown PutMetricData outcome stops this run's publishing
         self._store = store
@@ -318,7 +248,8 @@ class Run:
         outcome = self._claim_and_fetch(series, plan, fetch, describe)
         if outcome != "fetched":
             self.stats.series[outcome] += 1
-        if self._pending_datums >= FLUSH_DATAPOINTS or len(self._pending) >= FLUSH_SERIES:
+        held = self.publisher
+        if held.pending_datums >= FLUSH_DATAPOINTS or len(held.pending) >= FLUSH_SERIES:
             self.flush()
         return outcome
 
@@ -357,7 +288,7 @@ class Run:
         try:
             output = fetch(plan, checkpoint)
         except OutOfTime as exc:
-            self._release(claim, fields)
+            self.publisher.release(claim, fields)
             self.log.warning(
                 "out of time: series deferred to the next run", extra={**fields, "reason": str(exc)}
             )
@@ -367,174 +298,22 @@ class Run:
             return "deferred"
         except VendorHTTPError as exc:
             self.vendor_error(exc, series)
-            self._release(claim, fields)
+            self.publisher.release(claim, fields)
             return "failed"
         except Exception:
             self.log.exception("series failed", extra=fields)
-            self._release(claim, fields)
+            self.publisher.release(claim, fields)
             return "failed"
-        self._hold(series, claim, output, target, fields)
+        self.publisher.hold(series, claim, output, target, fields)
         return "fetched"
 
-    def _hold(
-        self, series: str, claim: Claim, output: SeriesOutput, target: str, fields: Mapping[str, Any]
-    ) -> None:
-        """Validate the fetched datapoints and keep them, unit by unit, for the shared publish."""
-        units = output.unit_bounds()
-        pieces: list[dict[str, list[dict[str, Any]]]] = []
-        dropped: Counter[str] = Counter()
-        now_ms = self.writer.now_ms()
-        begin = 0
-        for unit in units:
-            by_namespace: dict[str, list[dict[str, Any]]] = {}
-            for point in output.datapoints[begin : unit.end]:
-                datum, reason = self.writer.validate(point, now_ms)
-                if datum is None:
-                    dropped[reason] += 1
-                else:
-                    by_namespace.setdefault(point.metric.namespace, []).append(datum)
-            pieces.append(by_namespace)
-            begin = unit.end
-        held = _Held(series, claim, output, target, dict(fields), units, pieces, dropped)
-        self._pending.append(held)
-        self._pending_datums += held.datums
-
     def flush(self) -> None:
-        """Publish every held series' datapoints in shared calls, then commit or release each series.
+        """Publish every held series in shared calls, then commit or release each (`publishing.py`)."""
+        self.publisher.flush()
 
-        Calls are sent in order; after each one, every series whose calls are all done is settled:
-        committed up to its last unit whose datapoints were all accepted (all of them: the new mark or
-        totals; some: that unit's mark, outcome `partial`), or released when no unit was (`failed`).
-        Once a call fails, the later calls leave out that series' datapoints, so what CloudWatch accepted
-        of a series is always a prefix of whole units (except a unit that alone needs several calls).
-        """
-        held, self._pending, self._pending_datums = self._pending, [], 0
-        if not held:
-            return
-        pieces = (
-            ((index, unit), namespace, datums)
-            for index, entry in enumerate(held)
-            for unit, by_namespace in enumerate(entry.pieces)
-            for namespace, datums in by_namespace.items()
-        )
-        calls = self.writer.pack(pieces)
-        for call in calls:
-            for (index, unit), _count in call.parts:
-                held[index].calls_left[unit] += 1
-                held[index].open_calls += 1
-        for entry in held:
-            if entry.open_calls == 0:
-                self._settle(entry)
-        for call in calls:
-            self._send(call, held)
-
-    def _send(self, call: Batch, held: list[_Held]) -> None:
-        parts = [(held[index], unit, count) for (index, unit), count in call.parts]
-        if self.halted:  # after an unknown outcome nothing more is sent: the rest waits a run
-            for entry, _, _ in parts:
-                entry.halted, entry.failed = entry.halted or not entry.failed, True
-        if any(entry.failed for entry, _, _ in parts):  # leave out series that already lost a call
-            datums: list[dict[str, Any]] = []
-            offset = 0
-            kept: list[tuple[Any, int]] = []
-            for (tag, count), (entry, _, _) in zip(call.parts, parts, strict=True):
-                if not entry.failed:
-                    datums.extend(call.datums[offset : offset + count])
-                    kept.append((tag, count))
-                offset += count
-            call = Batch(call.namespace, datums, kept, call.size)
-        sent = [(entry, unit, count) for entry, unit, count in parts if not entry.failed]
-        if call.datums:
-            try:
-                self.writer.put(call)
-            except PublishOutcomeUnknown as exc:
-                note_unknown_outcome(self, exc, call, sent)
-            except PublishError as exc:
-                self.log.error(
-                    "PutMetricData failed after retries: its series are released or committed up to "
-                    "their last published unit",
-                    extra={
-                        "source": self.source,
-                        "error": str(exc),
-                        "namespace": call.namespace,
-                        "datums": len(call.datums),
-                        "series": sorted({entry.series for entry, _, _ in sent})[:50],
-                    },
-                )
-                for entry, _, _ in sent:
-                    entry.failed = True
-            else:
-                self.stats.publish_calls += 1
-                self.stats.published += len(call.datums)
-                for entry, unit, count in sent:
-                    entry.calls_left[unit] -= 1
-                    entry.accepted += count
-        for entry, _, _ in parts:
-            entry.open_calls -= 1
-            if entry.open_calls == 0:
-                self._settle(entry)
-
-    def _settle(self, entry: _Held) -> None:
-        """Commit the series up to its last fully accepted unit, or release it."""
-        fields = entry.fields
-        done = 0
-        while done < len(entry.units) and entry.calls_left[done] == 0:
-            done += 1
-        self.stats.dropped.update(entry.dropped)
-        if entry.dropped:
-            self.log.warning("datapoints dropped", extra={**fields, "dropped": dict(entry.dropped)})
-        if done == 0:
-            self.log.error(
-                "PutMetricData failed: checkpoint not advanced", extra={**fields, "published": entry.accepted}
-            )
-            self._release(entry.claim, fields)
-            self.stats.series["deferred" if entry.halted else "failed"] += 1
-            return
-        complete = done == len(entry.units)
-        unit = entry.units[done - 1]
-        mark, totals = (entry.output.mark, entry.output.totals) if complete else (unit.mark, unit.totals)
-
-        if crash_point is not None:
-            crash_point(self.source, entry.series)
-
-        try:
-            self.store.commit(entry.claim, self.now_ms, mark=mark, totals=totals)
-        except CheckpointError as exc:
-            # Published but not committed: the next run after the lease republishes (the documented bound).
-            self.log.error(
-                "checkpoint commit failed after publishing: a bounded duplicate may follow",
-                extra={**fields, "error": str(exc), "published": entry.accepted},
-            )
-            self.stats.series["failed"] += 1
-            return
-        if not complete:
-            self.log.warning(
-                "PutMetricData failed: checkpoint advanced to the last published unit, the rest follows "
-                "next run",
-                extra={**fields, "mark": mark, "units_published": done, "units": len(entry.units)},
-            )
-        self.log.info(
-            "series published",
-            extra={
-                **fields,
-                "target": entry.target,
-                "published": entry.accepted,
-                "dropped": dict(entry.dropped),
-                "mark": mark,
-                "partial": entry.output.partial or not complete,
-                "outcome_unknown": entry.unknown,
-            },
-        )
-        partial = entry.output.partial or not complete
-        self.stats.series["outcome_unknown" if entry.unknown else "partial" if partial else "ok"] += 1
-
-    def _release(self, claim: Any, fields: Mapping[str, Any]) -> None:
-        try:
-            self.store.release(claim)
-        except (CommitConflict, CheckpointUnavailable) as exc:
-            self.log.warning(
-                "claim release failed (it expires with its lease)", extra={**fields, "error": str(exc)}
-            )
+    def before_commit(self, series: str) -> None:
+        if crash_point is not None:  # read at call time, so tests can monkeypatch `runner.crash_point`
+            crash_point(self.source, series)
 
     # --- end of run ------------------------------------------------------------------------------
     def health_datapoints(self) -> list[Datapoint]:
@@ -562,10 +341,19 @@ class Run:
             **self.http_stats.as_log(),
         }
 
-    @property
-    def all_failed(self) -> bool:
+    def failure(self) -> str | None:
+        """Why the run must fail so the schedule retries the same event, or None.
+
+        Every run fails when every attempted series failed. With `fail_on_any_series_error` it also fails
+        when any due series is not fully published (failed, partial, deferred): the retry publishes just
+        those, since the checkpoints of the rest say they are done (noop) or owned (claims_lost)."""
         s = self.stats.series
-        return s["failed"] > 0 and s["ok"] + s["partial"] == 0
+        if s["failed"] > 0 and s["ok"] + s["partial"] == 0:
+            return f"every attempted series failed ({dict(s)})"
+        short = s["failed"] + s["partial"] + s["deferred"]
+        if self.fail_on_any_series_error and short:
+            return f"{short} series not fully published, the retry of this event sends them ({dict(s)})"
+        return None
 
 
 def run_collector(
@@ -576,7 +364,7 @@ def run_collector(
     collect: Callable[[Run], None],
     **run_options: Any,
 ) -> dict[str, Any]:
-    """Drive one run; publish health and log the counts whatever happens; raise if nothing worked."""
+    """Drive one run; publish health and log the counts whatever happens; raise if the run failed."""
     run = Run(source, logger, event=event, context=context, **run_options)
     fatal: BaseException | None = None
     try:
@@ -603,7 +391,8 @@ def run_collector(
         summary = run.summary()
         logger.info("collector run finished", extra=summary)
     if fatal is not None:
-        raise CollectorRunFailed(f"{source}: {fatal}") from fatal
-    if run.all_failed:
-        raise CollectorRunFailed(f"{source}: every attempted series failed ({dict(run.stats.series)})")
+        raise CollectorRunFailed(f"{source}: {fatal}", summary) from fatal
+    reason = run.failure()
+    if reason is not None:
+        raise CollectorRunFailed(f"{source}: {reason}", summary)
     return summary

@@ -50,7 +50,7 @@ def test_given_a_scheduled_event_when_collected_then_levels_are_stamped_at_its_m
     }
     queries = {r.path.rsplit("/", 1)[1]: r.query for r in perf.requests}
     assert queries["overview"] == {"days": ["7"]} and queries["customer"] == {"days": ["30"]}
-    assert queries["providers"] == {"hours": ["24"]} and queries["daily"] == {"days": ["7"]}
+    assert queries["providers"] == {"hours": ["24"]} and queries["daily"] == {"days": ["8"]}
     assert all(r.headers["authorization"] == f"Bearer {perf.token}" for r in perf.requests)
 
 
@@ -113,7 +113,7 @@ def test_given_midnight_passes_when_collected_then_yesterday_is_published_comple
 
     assert second["series"]["ok"] == 6
     daily = [r for r in fake.requests if r.path.endswith("/daily")]
-    assert daily[-1].query == {"days": ["1"]}  # only the one missing day was asked for
+    assert daily[-1].query == {"days": ["2"]}  # the one missing day, plus a day of margin
     points = per_timestamp(collector_aws["endpoint"], mc.NS_PERF, "DailyCalls", {})
     assert points[day_start_ms(today)] == (fake.daily_entry(today)["total_calls"], 1)  # the full day
     assert len(points) == 8 and all(count == 1 for _, count in points.values())
@@ -156,19 +156,44 @@ def test_given_503_for_the_whole_run_when_collected_then_health_is_published_and
     assert total(endpoint, mc.NS_PERF, "ProviderUptime", {"Provider": "openai"})[1] == 1
 
 
-def test_given_a_500_on_one_endpoint_when_collected_then_the_others_publish_and_the_run_succeeds(
+def test_given_a_500_on_one_endpoint_when_collected_then_the_others_publish_and_the_run_raises(
     perf: FakePerf, collector_aws: dict[str, Any], logs: LogCapture
 ) -> None:
     perf.fail_always(500, path_prefix="/v1/metrics/failures")
 
-    summary = run()
+    with pytest.raises(CollectorRunFailed, match="not fully published") as failed:
+        run()
 
-    assert summary["series"] == {"ok": 5, "failed": 1} and summary["vendor_errors"] == 1
+    assert failed.value.summary is not None  # the health and the run's log line went out first
+    assert failed.value.summary["series"] == {"ok": 5, "failed": 1}
+    assert failed.value.summary["vendor_errors"] == 1
     (error,) = logs.find("vendor call failed")
     assert error.status == 500 and "Internal server error" in error.body  # type: ignore[attr-defined]
     endpoint = collector_aws["endpoint"]
     assert stats(endpoint, mc.NS_PERF, "FailureRate", {}) == []
     assert total(endpoint, mc.NS_PERF, "SuccessRate", {})[1] == 1
+    assert total(endpoint, mc.NS_COLLECTORS, "CollectorRuns", HEALTH) == (1, 1)
+
+
+def test_given_a_run_failed_on_one_endpoint_when_the_schedule_retries_the_event_then_only_that_tick_goes_out(
+    perf: FakePerf, collector_aws: dict[str, Any]
+) -> None:
+    when = datetime.now(UTC) - timedelta(minutes=2)
+    event = scheduled_event(when)
+    perf.fail_always(500, path_prefix="/v1/metrics/failures")
+    with pytest.raises(CollectorRunFailed):
+        run(event)
+    perf.clear_faults()
+
+    retry = run(event)  # EventBridge Scheduler / Lambda's retry: the same event
+
+    assert retry["series"] == {"ok": 1, "noop": 5}
+    assert [r.path for r in perf.requests][-1] == "/v1/metrics/failures"  # the only call of the retry
+    endpoint = collector_aws["endpoint"]
+    tick = minute(when)
+    assert per_timestamp(endpoint, mc.NS_PERF, "FailureRate", {}) == {tick: (0.013, 1)}
+    assert per_timestamp(endpoint, mc.NS_PERF, "SuccessRate", {}) == {tick: (0.987, 1)}
+    assert total(endpoint, mc.NS_PERF, "DailyCalls", {})[1] == 7
 
 
 def test_given_a_slow_response_when_the_read_timeout_passes_then_it_is_a_counted_timeout_not_retried(
@@ -177,14 +202,33 @@ def test_given_a_slow_response_when_the_read_timeout_passes_then_it_is_a_counted
     perf.delay_next(1.5, path_prefix="/v1/metrics/overview")
 
     started = time.monotonic()
-    summary = run()
+    with pytest.raises(CollectorRunFailed) as failed:
+        run()
 
     assert time.monotonic() - started < 5
-    assert summary["series"] == {"ok": 5, "failed": 1} and summary["vendor_errors"] == 1
+    summary = failed.value.summary
+    assert summary is not None and summary["series"] == {"ok": 5, "failed": 1}
+    assert summary["vendor_errors"] == 1
     assert perf.request_count("/v1/metrics/overview") == 1
     (error,) = logs.find("vendor call failed")
     assert error.error_kind == "timeout"  # type: ignore[attr-defined]
     assert total(collector_aws["endpoint"], mc.NS_COLLECTORS, "CollectorErrors", HEALTH) == (1, 1)
+
+
+def test_given_a_daily_timeout_when_the_event_is_retried_then_the_days_arrive_once_and_the_gauges_stay_once(
+    perf: FakePerf, collector_aws: dict[str, Any]
+) -> None:
+    event = scheduled_event()
+    perf.delay_next(1.5, path_prefix="/v1/metrics/daily")
+    with pytest.raises(CollectorRunFailed):
+        run(event)
+
+    retry = run(event)
+
+    assert retry["series"] == {"ok": 1, "noop": 5}
+    endpoint = collector_aws["endpoint"]
+    assert total(endpoint, mc.NS_PERF, "DailyCalls", {})[1] == 7
+    assert total(endpoint, mc.NS_PERF, "TotalCalls", {})[1] == 1
 
 
 def test_given_malformed_json_when_collected_then_it_is_a_counted_error_with_the_body(
@@ -192,9 +236,10 @@ def test_given_malformed_json_when_collected_then_it_is_a_counted_error_with_the
 ) -> None:
     perf.malformed_next(path_prefix="/v1/metrics/customer")
 
-    summary = run()
+    with pytest.raises(CollectorRunFailed) as failed:
+        run()
 
-    assert summary["series"] == {"ok": 5, "failed": 1}
+    assert failed.value.summary is not None and failed.value.summary["series"] == {"ok": 5, "failed": 1}
     (error,) = logs.find("vendor call failed")
     assert error.error_kind == "malformed_response" and error.body.startswith("{")  # type: ignore[attr-defined]
     assert stats(collector_aws["endpoint"], mc.NS_PERF, "CurrentMonthCost", {}) == []

@@ -299,7 +299,7 @@ def test_given_more_than_the_flush_threshold_when_collecting_then_it_publishes_a
 
     def spy(self: Run, *args: Any, **kwargs: Any) -> str:
         outcome = original(self, *args, **kwargs)
-        held_at_most.append(self._pending_datums)
+        held_at_most.append(self.publisher.pending_datums)
         return outcome
 
     monkeypatch.setattr(Run, "process_series", spy)

@@ -180,8 +180,8 @@ MUTANTS = (
     ),
     Mutant(
         "lambdas/collectors/common/runner.py",
-        'return s["failed"] > 0 and s["ok"] + s["partial"] == 0',
-        'return s["failed"] > 0 and s["ok"] == 0',
+        'if s["failed"] > 0 and s["ok"] + s["partial"] == 0:',
+        'if s["failed"] > 0 and s["ok"] == 0:',
         COLLECTOR_TESTS,
         "partly published series counted as all failed",
     ),

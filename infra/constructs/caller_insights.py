@@ -23,6 +23,17 @@ from shared import metric_catalogue as mc
 CALLER_KEY = f"$.{mc.PROP_CALLER}"
 
 
+def emf_value_path(metric: mc.MetricDef) -> str:
+    """Where a request's value of `metric` sits in its EMF document, in JSON property notation.
+
+    Powertools' EMF layout holds every metric value as an array (one member per add_metric: see
+    lambdas/chatbot/token_metrics.py, `"TotalTokens": [300.0]`) and the chatbot prints one document per
+    request, so member 0 is the request's value. A rule reading `$.TotalTokens` would see an array, not
+    a number, and match nothing (tests/unit/tools/test_local_contributor_insights.py ties the two).
+    """
+    return f"$.{metric.name}[0]"
+
+
 @dataclass(frozen=True, slots=True)
 class TopCallersRule:
     """One rule: the callers ranked by the Sum of one metric's values in their EMF documents."""
@@ -34,7 +45,7 @@ class TopCallersRule:
         return f"{stack_name}-TopCallers-{self.metric.name}"
 
     def definition(self, log_group_name: str) -> dict[str, object]:
-        value = f"$.{self.metric.name}"
+        value = emf_value_path(self.metric)
         return {
             "Schema": {"Name": "CloudWatchLogRule", "Version": 1},
             "LogGroupNames": [log_group_name],
@@ -55,24 +66,28 @@ TOP_CALLERS_RULES: tuple[TopCallersRule, ...] = (
 )
 
 # Saved Logs Insights queries (folder `<stack>/` in the console): the per-request detail behind the rules.
+def _field(metric: mc.MetricDef) -> str:
+    """A metric's value as Logs Insights names it: JSON arrays are flattened to `<name>.0`, `<name>.1`..."""
+    return f"{metric.name}.0"
+
+
+TOKENS, COST, CACHED = _field(mc.TOTAL_TOKENS), _field(mc.ESTIMATED_COST), _field(mc.CACHED_RESPONSES)
+REJECTED, USAGE = _field(mc.LIMIT_REJECTIONS), _field(mc.CALLER_LIMIT_USAGE)
 QUERIES: dict[str, str] = {
     "Tokens and cost by caller": (
-        f"filter ispresent({mc.PROP_CALLER}) and ispresent({mc.TOTAL_TOKENS.name})\n"
-        f"| stats sum({mc.TOTAL_TOKENS.name}) as tokens, sum({mc.ESTIMATED_COST.name}) as usd, "
-        f"count(*) as answers, sum({mc.CACHED_RESPONSES.name}) as cached by {mc.PROP_CALLER}\n"
-        "| sort tokens desc\n| limit 100"
+        f"filter ispresent({mc.PROP_CALLER}) and ispresent({TOKENS})\n"
+        f"| stats sum({TOKENS}) as tokens, sum({COST}) as usd, count(*) as answers, sum({CACHED}) as cached "
+        f"by {mc.PROP_CALLER}\n| sort tokens desc\n| limit 100"
     ),
     "Limit rejections by caller": (
-        f"filter {mc.LIMIT_REJECTIONS.name} > 0\n"
-        f"| stats sum({mc.LIMIT_REJECTIONS.name}) as rejections, max({mc.CALLER_LIMIT_USAGE.name}) as "
-        f"max_usage_percent, max(@timestamp) as last_rejected by {mc.PROP_CALLER}, {mc.DIM_MODEL_ID}\n"
-        "| sort rejections desc\n| limit 100"
+        f"filter {REJECTED} > 0\n"
+        f"| stats sum({REJECTED}) as rejections, max({USAGE}) as max_usage_percent, max(@timestamp) as "
+        f"last_rejected by {mc.PROP_CALLER}, {mc.DIM_MODEL_ID}\n| sort rejections desc\n| limit 100"
     ),
     "Callers near a limit": (
-        f"filter {mc.CALLER_LIMIT_USAGE.name} >= 50\n"
-        f"| stats max({mc.CALLER_LIMIT_USAGE.name}) as max_usage_percent, count(*) as requests, "
-        f"max(@timestamp) as last_seen by {mc.PROP_CALLER}\n"
-        "| sort max_usage_percent desc\n| limit 100"
+        f"filter {USAGE} >= 50\n"
+        f"| stats max({USAGE}) as max_usage_percent, count(*) as requests, max(@timestamp) as last_seen "
+        f"by {mc.PROP_CALLER}\n| sort max_usage_percent desc\n| limit 100"
     ),
 }
 

@@ -117,10 +117,10 @@ def test_given_default_config_when_synthesized_then_three_rules_rank_callers_by_
             "LogFormat": "JSON",
             "Contribution": {
                 "Keys": ["$.Caller"],
-                "ValueOf": f"$.{metric}",
+                "ValueOf": f"$.{metric}[0]",  # Powertools' EMF layout: every value is an array
                 "Filters": [
                     {"Match": "$.Caller", "IsPresent": True},
-                    {"Match": f"$.{metric}", "GreaterThan": 0},
+                    {"Match": f"$.{metric}[0]", "GreaterThan": 0},
                 ],
             },
             "AggregateOn": "Sum",
@@ -145,10 +145,10 @@ def test_given_default_config_when_synthesized_then_saved_queries_group_by_calle
         assert query["LogGroupNames"] == [log_group], name
         assert re.search(r"\| stats .* by Caller\b", query["QueryString"]), name
     spend = queries["AIGatewayTokenMetrics/Tokens and cost by caller"]["QueryString"]
-    assert "sum(TotalTokens)" in spend and "sum(EstimatedCost)" in spend
-    assert (
-        "sum(LimitRejections)" in queries["AIGatewayTokenMetrics/Limit rejections by caller"]["QueryString"]
-    )
+    rejections = queries["AIGatewayTokenMetrics/Limit rejections by caller"]["QueryString"]
+    # Logs Insights flattens JSON arrays: an EMF value array's first member is `<name>.0`.
+    assert "sum(TotalTokens.0)" in spend and "sum(EstimatedCost.0)" in spend
+    assert "sum(LimitRejections.0)" in rejections
 
 
 def test_given_default_config_when_synthesized_then_the_dashboard_graphs_each_rules_top_contributors(

@@ -117,3 +117,26 @@ def test_given_a_range_when_the_period_is_chosen_then_a_day_or_less_reads_5_minu
     hours: int, period: int
 ) -> None:
     assert report_period(NOW - timedelta(hours=hours), NOW) == period
+
+
+def test_given_emf_lines_in_a_file_when_the_cli_runs_locally_then_it_prints_their_top_callers(
+    cloudwatch: Any, aws: MotoServer, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    from tools.report import main
+
+    lines = []
+    for document in DOCUMENTS:
+        document = json.loads(json.dumps(document))
+        document["_aws"]["Timestamp"] = int(time.time() * 1000) - 600_000  # ten minutes ago
+        lines.append(json.dumps(document))
+    emf_file = tmp_path / "chatbot.log"
+    emf_file.write_text("START RequestId: x\n" + "\n".join(lines) + "\n")
+
+    assert main(["--endpoint-url", aws.endpoint, "--hours", "1", "--local-emf", str(emf_file)]) == 0
+
+    out = capsys.readouterr().out
+    section = out[out.index("Top callers") :].splitlines()
+    assert section[3].split()[0] == LOOP
+    assert "3 GetInsightRuleReport calls" in out

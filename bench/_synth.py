@@ -1,6 +1,6 @@
 """Run by `bench.cost` in its own interpreter: synthesize the stack for each variant, summarize what bills.
 
-Usage: python bench/_synth.py <result.json>
+Usage: python bench/_synth.py <result.json> (`synthesize()` runs it and reads the result back)
 Each variant is built through `infra.config.load_config` (the same API `cdk synth` uses, with the
 variant's overrides) and `aws_cdk.assertions.Template`. The summary keeps only what the cost model
 needs: every alarm's metric definition, the dashboards, the schedules, the memory sizes and the
@@ -8,8 +8,14 @@ configuration the counts derive from. A separate process keeps jsii's node runti
 """
 
 import json
+import os
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
 
 ALARM_KEYS = (
     "MetricName",
@@ -48,7 +54,7 @@ def variant_overrides(defaults: dict[str, Any]) -> dict[str, Any]:
 def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
     resources = template.get("Resources", {})
     alarms = []
-    dashboards = 0
+    dashboards = insight_rules = 0
     schedules: list[str] = []
     functions: dict[str, int] = {}
     for logical_id, resource in resources.items():
@@ -60,14 +66,19 @@ def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
             alarms.append({"id": logical_id, "Composite": True})
         elif kind == "AWS::CloudWatch::Dashboard":
             dashboards += 1
+        elif kind == "AWS::CloudWatch::InsightRule":
+            insight_rules += 1
         elif kind == "AWS::Scheduler::Schedule":
             schedules.append(str(props.get("ScheduleExpression")))
         elif kind == "AWS::Lambda::Function":
             functions[str(props.get("Handler"))] = int(props.get("MemorySize", 128))
     ld = config.collectors.launchdarkly
+    limits = config.chatbot.caller_limits
+    entries = [limits.default, *limits.callers.values()]
     return {
         "alarms": alarms,
         "dashboards": dashboards,
+        "insight_rules": insight_rules,
         "schedules": schedules,
         "functions": functions,
         "config": {
@@ -83,8 +94,39 @@ def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
                 "flashback": config.collectors.flashback.schedule_minutes,
             },
             "chatbot_memory_mb": config.chatbot.memory_mb,
+            # UTC windows some caller has a limit in: each is one usage item a reservation writes
+            "limited_windows": sorted(
+                {key.split("_")[0] for entry in entries for key, value in entry.items() if value is not None}
+            ),
         },
     }
+
+
+def synthesize() -> tuple[dict[str, Any] | None, str]:
+    """Both variants' template summaries, or None and why not."""
+    from bench.env import offline_environment
+
+    env = dict(os.environ)
+    env.update(offline_environment())
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "lambdas"), str(REPO)])
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "synth.json")
+        try:
+            completed = subprocess.run(
+                [sys.executable, str(REPO / "bench" / "_synth.py"), out],
+                env=env,
+                cwd=str(REPO),
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+        except subprocess.TimeoutExpired:
+            return None, "cdk synth timed out"
+        if completed.returncode != 0 or not os.path.exists(out):
+            tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["?"]
+            return None, f"the stack did not synthesize: {tail[0][:200]}"
+        with open(out) as handle:
+            return json.load(handle), "synthesized templates (aws_cdk.assertions.Template)"
 
 
 def main() -> None:

@@ -15,19 +15,15 @@ Prices: `bench/prices.py`, nothing else.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import re
-import subprocess
-import sys
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench import prices
-from bench.env import LAMBDAS, REPO, offline_environment
+from bench._synth import synthesize
+from bench.cost_alarms import alarm_cost, alarm_summary
+from bench.cost_callers import LIVE_SHARE, METERED_WINDOWS, REJECTED_PER_ANSWER, caller_lines
 from bench.report import Figure, PartResult, Table
 from bench.stats import fmt_usd
 
@@ -64,6 +60,8 @@ class Variant:
     schedule_minutes: Mapping[str, int]
     alarms: tuple[Mapping[str, Any], ...]
     dashboards: int
+    insight_rules: int = 0
+    limited_windows: tuple[str, ...] = ()  # UTC windows some caller has a limit in
 
     @classmethod
     def from_summary(cls, name: str, summary: Mapping[str, Any]) -> Variant:
@@ -79,6 +77,8 @@ class Variant:
             schedule_minutes=dict(config["schedule_minutes"]),
             alarms=tuple(summary["alarms"]),
             dashboards=int(summary["dashboards"]),
+            insight_rules=int(summary.get("insight_rules", 0)),
+            limited_windows=tuple(config.get("limited_windows", ())),
         )
 
     @property
@@ -108,7 +108,7 @@ def series_inventory(variant: Variant, observed: Observed) -> dict[tuple[str, st
     from shared import metric_catalogue as mc
 
     series: dict[tuple[str, str], int] = {}
-    for metric in mc.TOKEN_USAGE_METRICS:
+    for metric in mc.TOKEN_USAGE_METRICS + mc.CALLER_METRICS:
         count = variant.priced_models if metric is mc.ESTIMATED_COST else variant.models
         series[(metric.namespace, metric.name)] = count
     for metric in mc.LD_AI_CONFIG_FIELDS.values():
@@ -148,50 +148,6 @@ def metered_share(variant: Variant) -> dict[tuple[str, str], float]:
         metric = mc.ld_usage_metric(path)
         share[(metric.namespace, metric.name)] = 1 / 24
     return share
-
-
-# --- alarms -------------------------------------------------------------------------------------
-_SELECT = re.compile(r'SELECT\s+\w+\(\s*"?([\w.-]+)"?\s*\)\s+FROM\s+SCHEMA\(\s*"([^"]+)"', re.IGNORECASE)
-
-
-def alarm_billing(alarm: Mapping[str, Any], series_of: Callable[[str, str], int]) -> tuple[str, int]:
-    """(kind, billed alarm metrics) of one AWS::CloudWatch::Alarm's properties."""
-    if alarm.get("Composite"):
-        return "composite", 0
-    queries = alarm.get("Metrics")
-    if not queries:
-        period = alarm.get("Period")
-        return ("high resolution" if period is not None and int(period) < 60 else "standard"), 1
-    expressions = [str(q["Expression"]) for q in queries if "Expression" in q]
-    stats = [q for q in queries if "MetricStat" in q]
-    insights = [m for e in expressions for m in _SELECT.finditer(e)]
-    if insights:
-        return "Metrics Insights", sum(series_of(m.group(2), m.group(1)) for m in insights)
-    if any("ANOMALY_DETECTION_BAND" in e.upper() for e in expressions):
-        return "anomaly detection", prices.ANOMALY_DETECTION_ALARM_METRICS * max(1, len(stats))
-    return "metric math", len(stats)
-
-
-def alarm_summary(variant: Variant, series: Mapping[tuple[str, str], int]) -> dict[str, tuple[int, int]]:
-    """kind -> (alarms, billed alarm metrics)."""
-    out: dict[str, tuple[int, int]] = {}
-    for alarm in variant.alarms:
-        kind, metrics = alarm_billing(alarm, lambda ns, name: series.get((ns, name), 0))
-        alarms, billed = out.get(kind, (0, 0))
-        out[kind] = (alarms + 1, billed + metrics)
-    return out
-
-
-def alarm_cost(summary: Mapping[str, tuple[int, int]]) -> float:
-    cost = 0.0
-    for kind, (alarms, metrics) in summary.items():
-        if kind == "composite":
-            cost += alarms * prices.COMPOSITE_ALARM_MONTH
-        elif kind == "high resolution":
-            cost += metrics * prices.HIGH_RESOLUTION_ALARM_METRIC_MONTH
-        else:
-            cost += metrics * prices.STANDARD_ALARM_METRIC_MONTH
-    return cost
 
 
 # --- requests -----------------------------------------------------------------------------------
@@ -277,7 +233,7 @@ def monthly_bill(variant: Variant, observed: Observed, emf_bytes: float) -> Bill
         )
     )
 
-    bill.alarms = alarm_summary(variant, series)
+    bill.alarms = alarm_summary(variant.alarms, series)
     alarms = sum(a for a, _ in bill.alarms.values())
     billed = sum(m for _, m in bill.alarms.values())
     bill.lines.append(("alarms", f"{alarms} alarms = {billed} alarm metrics", alarm_cost(bill.alarms)))
@@ -317,6 +273,13 @@ def monthly_bill(variant: Variant, observed: Observed, emf_bytes: float) -> Bill
             emf_gb * prices.LOGS_INGESTION_PER_GB,
         )
     )
+    bill.lines += caller_lines(
+        rules=variant.insight_rules,
+        limited_windows=variant.limited_windows,
+        answers=CHAT_REQUESTS_PER_MONTH,
+        priced_share=variant.priced_models / variant.models if variant.models else 0.0,
+        reports=REPORTS_PER_DAY * DAYS_PER_MONTH,
+    )
     rates = observed.rates
     ld_bytes = variant.ld_series * prices.HOURS_PER_MONTH * rates["ld_log_bytes_per_series_window"]
     other_bytes = runs_per_month(variant.schedule_minutes["perf"]) * rates["perf_log_bytes_per_run"]
@@ -334,31 +297,6 @@ def monthly_bill(variant: Variant, observed: Observed, emf_bytes: float) -> Bill
         )
     )
     return bill
-
-
-def synthesize() -> tuple[dict[str, Any] | None, str]:
-    """Both variants' template summaries, or None and why not."""
-    env = dict(os.environ)
-    env.update(offline_environment())
-    env["PYTHONPATH"] = os.pathsep.join([str(LAMBDAS), str(REPO)])
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "synth.json")
-        try:
-            completed = subprocess.run(
-                [sys.executable, str(REPO / "bench" / "_synth.py"), out],
-                env=env,
-                cwd=str(REPO),
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-        except subprocess.TimeoutExpired:
-            return None, "cdk synth timed out"
-        if completed.returncode != 0 or not os.path.exists(out):
-            tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["?"]
-            return None, f"the stack did not synthesize: {tail[0][:200]}"
-        with open(out) as handle:
-            return json.load(handle), "synthesized templates (aws_cdk.assertions.Template)"
 
 
 def run(*, emf_bytes: float, observed: Observed) -> PartResult:
@@ -392,7 +330,11 @@ def run(*, emf_bytes: float, observed: Observed) -> PartResult:
         f"assumptions: make report {REPORTS_PER_DAY}x/day; {CHAT_REQUESTS_PER_MONTH:,} answers/month for "
         f"the EMF line (Lambda's own START/END/REPORT lines, ~{PLATFORM_LOG_BYTES} B per invocation, and "
         "the handler's log line are not the monitoring's cost); gross of the free tier (10 metrics, "
-        "10 alarm metrics, 1M API requests, 5 GB logs)",
+        "10 alarm metrics, 1M API requests, 5 GB logs, 1 Contributor Insights rule and 1M matched events)",
+        f"callers (bench/cost_callers.py): of those answers {LIVE_SHARE:.0%} live (the rest cache hits) and "
+        f"{REJECTED_PER_ANSWER:.0%} as many refused 429; a live answer reserves in each limited window and "
+        f"settles all {METERED_WINDOWS} metered windows, one transaction each (2 WRU per item); the saved "
+        "Logs Insights queries bill only when run ($0.005 per GB scanned)",
     ]
 
     pmd_per_answer = CHAT_REQUESTS_PER_MONTH / 1000 * prices.API_REQUESTS_PER_1000

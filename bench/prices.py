@@ -1,4 +1,5 @@
-"""Amazon CloudWatch public list prices used by the cost model: the ONE place they are written.
+"""Amazon CloudWatch (and, for the callers' usage table, DynamoDB) public list prices used by the cost
+model: the ONE place they are written.
 
 Region us-east-1, standard tier, USD, from https://aws.amazon.com/cloudwatch/pricing/ . Change them here
 (and only here) when the price list changes; `bench.cost` reads nothing else. Free-tier allowances are
@@ -37,3 +38,17 @@ LOGS_STORAGE_PER_GB_MONTH = 0.03  # per GB-month archived (compressed)
 FREE_LOGS_GB = 5
 
 HOURS_PER_MONTH = 730  # AWS's billing month
+
+# Contributor Insights for CloudWatch Logs (the top-callers rules).
+CONTRIBUTOR_INSIGHTS_RULE_MONTH = 0.50  # USD per rule per month
+CONTRIBUTOR_INSIGHTS_PER_MILLION_EVENTS = 0.02  # USD per million log events that match a rule
+FREE_CONTRIBUTOR_INSIGHTS_RULES = 1  # and the first million matched events, per month
+# GetInsightRuleReport is always charged (never in the 1M free API requests); priced here like the other
+# CloudWatch API requests, per 1,000.
+GET_INSIGHT_RULE_REPORT_PER_1000 = API_REQUESTS_PER_1000
+
+# Amazon DynamoDB on-demand (standard table class), us-east-1, https://aws.amazon.com/dynamodb/pricing/ :
+# the callers' usage table. A write of an item up to 1 KB is 1 WRU (2 in a transaction); a strongly
+# consistent read of up to 4 KB is 1 RRU (eventually consistent 0.5, transactional 2).
+DYNAMODB_WRU_PER_MILLION = 0.625
+DYNAMODB_RRU_PER_MILLION = 0.125

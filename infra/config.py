@@ -13,12 +13,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from chatbot.caller_limits import CallerLimits, CallerLimitsError, parse_caller_limits
 from chatbot.platform_limits import (
     BEDROCK_CONNECT_TIMEOUT_SECONDS,
     BOTOCORE_MAX_BACKOFF_SECONDS,
     MAX_BODY_BYTES_LIMIT,
     UTF8_MAX_BYTES_PER_CHAR,
 )
+from infra.chatbot_environment import environment_size_error
 from infra.config_defaults import CONTEXT_KEY, DEFAULTS, RETENTION_DAYS
 from infra.config_model import (
     AlarmsConfig,
@@ -136,6 +138,16 @@ def _check_chatbot_limits(reader: Reader, chatbot: ChatbotConfig) -> None:
         )
 
 
+def _caller_limits(reader: Reader) -> CallerLimits:
+    """`chatbot.caller_limits`, checked by the parser the Lambda uses on CALLER_LIMITS (same errors)."""
+    path = "chatbot.caller_limits"
+    try:
+        return parse_caller_limits(reader.get(path), path)
+    except CallerLimitsError as error:
+        reader.errors.append(f"{CONTEXT_KEY}.{error.key} {error.reason}")
+        return CallerLimits()
+
+
 def _read(reader: Reader) -> StackConfig:
     allowed = reader.strings("models.allowed", _MODEL_ID, allow_empty=False)
     default = reader.string("models.default", _MODEL_ID)
@@ -149,6 +161,8 @@ def _read(reader: Reader) -> StackConfig:
         max_body_bytes=reader.integer("chatbot.max_body_bytes", 1024, MAX_BODY_BYTES_LIMIT),
         bedrock_max_attempts=reader.integer("chatbot.bedrock_max_attempts", 1, 10),
         bedrock_read_timeout_seconds=reader.integer("chatbot.bedrock_read_timeout_seconds", 1, 900),
+        caller_limits=_caller_limits(reader),
+        limits_fail_mode=reader.string("chatbot.limits_fail_mode", choices=("open", "closed")),
     )
     _check_chatbot_limits(reader, chatbot)
     api = ApiConfig(
@@ -171,6 +185,7 @@ def _read(reader: Reader) -> StackConfig:
         ),
         ld_min_generations=reader.integer("alarms.ld_min_generations", 1, 10**9),
         ld_generation_errors_per_hour=reader.integer("alarms.ld_generation_errors_per_hour", 1, 10**9),
+        caller_limit_usage_percent=reader.number("alarms.caller_limit_usage_percent", 0, 100, above_low=True),
     )
     usage_series = reader.strings("collectors.launchdarkly.usage_series", re.compile(r"^[a-z0-9/-]+$"))
     unknown_series = [path for path in usage_series if path not in LD_USAGE_SERIES]
@@ -229,6 +244,9 @@ def load_config(context: Mapping[str, Any] | str | None = None) -> StackConfig:
     reader = Reader(merged)
     config = _read(reader)
     errors.extend(reader.errors)
+    if not errors:  # the environment is only meaningful once every value in it is valid
+        size_error = environment_size_error(config)
+        errors.extend([size_error] if size_error else [])
     if errors:
         raise ConfigError(f"invalid {CONTEXT_KEY} context (cdk.json or -c):\n  " + "\n  ".join(errors))
     return config

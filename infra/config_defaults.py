@@ -56,6 +56,11 @@ DEFAULTS: dict[str, Any] = {
         "max_body_bytes": 65536,
         "bedrock_max_attempts": 3,
         "bedrock_read_timeout_seconds": 30,
+        # CALLER_LIMITS (contract "Callers"): every caller is capped per UTC day out of the box, so one
+        # runaway caller cannot spend more than 2% of the default monthly budget (500 USD) in a day nor
+        # run past the account-wide hourly token ceiling alone; see the README for the reasoning.
+        "caller_limits": {"default": {"day_tokens": 2000000, "day_usd": 10}, "callers": {}},
+        "limits_fail_mode": "open",
     },
     "api": {"throttle_rate_limit": 20, "throttle_burst_limit": 40},
     "alarms": {
@@ -72,6 +77,7 @@ DEFAULTS: dict[str, Any] = {
         "ld_generation_error_rate_percent": 5,
         "ld_min_generations": 20,
         "ld_generation_errors_per_hour": 10,
+        "caller_limit_usage_percent": 80,
     },
     "monthly_budget_usd": 500,
     "collectors": {

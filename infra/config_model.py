@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chatbot.caller_limits import CallerLimits
 from chatbot.platform_limits import bedrock_retry_budget_seconds
 
 
@@ -46,6 +47,8 @@ class ChatbotConfig:
     max_body_bytes: int
     bedrock_max_attempts: int
     bedrock_read_timeout_seconds: int
+    caller_limits: CallerLimits = field(default_factory=CallerLimits)
+    limits_fail_mode: str = "open"
 
     @property
     def bedrock_budget_seconds(self) -> int:
@@ -74,6 +77,7 @@ class AlarmsConfig:
     ld_generation_error_rate_percent: float
     ld_min_generations: int
     ld_generation_errors_per_hour: int
+    caller_limit_usage_percent: float = 80.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,12 @@ from typing import Any
 
 from infra.config_defaults import CONTEXT_KEY
 
+# Mappings the user owns entirely: an override replaces the default's (its keys are model ids).
+USER_OWNED = {"prices"}
+# Mappings merged one level deep: `chatbot.caller_limits` = {"default", "callers"}, each replaced as a whole,
+# so overriding `callers` keeps the default caps; its own keys are validated by the CALLER_LIMITS parser.
+ONE_LEVEL = {"caller_limits"}
+
 
 def merge(defaults: Mapping[str, Any], override: Mapping[str, Any], path: str, errors: list[str]) -> dict:
     merged = dict(defaults)
@@ -16,8 +22,10 @@ def merge(defaults: Mapping[str, Any], override: Mapping[str, Any], path: str, e
         where = f"{path}.{key}"
         if key not in defaults:
             errors.append(f"{where} is not a known setting (known: {', '.join(sorted(defaults))})")
-        elif key == "prices":  # a mapping the user owns entirely: no key-by-key merge
+        elif key in USER_OWNED:
             merged[key] = value
+        elif key in ONE_LEVEL:
+            merged[key] = {**defaults[key], **value} if isinstance(value, Mapping) else value
         elif isinstance(defaults[key], dict):
             if isinstance(value, Mapping):
                 merged[key] = merge(defaults[key], value, where, errors)

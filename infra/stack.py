@@ -1,4 +1,5 @@
-"""The one stack: chat API, collectors, alerting, alarms and the dashboard, composed from one config."""
+"""The one stack: chat API, callers' insights, collectors, alerting, alarms and the dashboard, composed from
+one config."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from constructs import Construct
 from infra.config import CONTEXT_KEY, StackConfig, load_config
 from infra.constructs.alarms import Alarms
 from infra.constructs.alerting import Alerting
+from infra.constructs.caller_insights import CallerInsights
 from infra.constructs.chat_api import ChatApi
 from infra.constructs.collectors import Collectors
 from infra.constructs.dashboards import Dashboards, dashboard_url
@@ -30,6 +32,7 @@ class AIGatewayStack(Stack):
 
         functions = FunctionFactory(self, self.config)
         self.chat_api = ChatApi(self, "ChatApi", config=self.config, functions=functions)
+        self.callers = CallerInsights(self, "Callers", log_group=self.chat_api.function.log_group)
         self.collectors = Collectors(self, "Collectors", config=self.config, functions=functions)
         self.alerting = Alerting(
             self, "Alerting", emails=self.config.alarms.emails, alarm_name_prefix=alarm_prefix
@@ -43,9 +46,16 @@ class AIGatewayStack(Stack):
             dashboard_name=dashboard_name,
             dashboard_url=dashboard_url(dashboard_name),
             dead_letter_queue=self.collectors.dead_letter_queue,
+            top_callers=self.callers.rule_names(),
+            query_folder=self.stack_name,
         )
         self.dashboards = Dashboards(
-            self, "Dashboards", config=self.config, dashboard_name=dashboard_name, alarms=self.alarms.alarms
+            self,
+            "Dashboards",
+            config=self.config,
+            dashboard_name=dashboard_name,
+            alarms=self.alarms.alarms,
+            callers=self.callers,
         )
         self._outputs()
 
@@ -58,6 +68,7 @@ class AIGatewayStack(Stack):
                 "SNS topic of every alarm (subscribe more here)",
             ),
             "CacheTableName": (self.chat_api.cache_table.table_name, "DynamoDB response cache"),
+            "UsageTableName": (self.chat_api.usage.table_name, "DynamoDB callers' usage per UTC window"),
             "CheckpointTableName": (
                 self.collectors.checkpoint_table.table_name,
                 "DynamoDB collector checkpoints",

@@ -3,12 +3,12 @@
 moto stores alarms but never evaluates them, so the demo does what CloudWatch's evaluator would over the
 alarm's evaluation range (`EvaluationPeriods` + 2 periods): fetch each period's value (a plain statistic,
 a metric-math expression over its member metrics, or a Metrics Insights `SELECT SUM(m) FROM
-SCHEMA(...)`), then decide as CloudWatch documents (`decide_state`: the newest real datapoints, and
-TreatMissingData only when too few exist), alarming when `DatapointsToAlarm` of them breach. The
-evaluator remembers each alarm's state between evaluations (`ignore` keeps it; a new alarm starts in
-INSUFFICIENT_DATA, as in CloudWatch) and its clock can be moved (`at`), so a test can replay hours of an
-alarm's life. Anomaly-detection bands need CloudWatch's trained model and are reported as not
-evaluable locally.
+SCHEMA(...)` or `SELECT MAX(m) ...`), then decide as CloudWatch documents (`decide_state`: the newest
+real datapoints, and TreatMissingData only when too few exist), alarming when `DatapointsToAlarm` of
+them breach. The evaluator remembers each alarm's state between evaluations (`ignore` keeps it; a new
+alarm starts in INSUFFICIENT_DATA, as in CloudWatch) and its clock can be moved (`at`), so a test can
+replay hours of an alarm's life. Anomaly-detection bands need CloudWatch's trained model and are
+reported as not evaluable locally.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _COMPARE = {
     "LessThanOrEqualToThreshold": operator.le,
 }
 _SELECT = re.compile(
-    r"SELECT\s+SUM\((?P<metric>\w+)\)\s+FROM\s+SCHEMA\(\"(?P<ns>[^\"]+)\"(?P<dims>(?:\s*,\s*\w+)*)\)"
+    r"SELECT\s+(?P<function>SUM|MAX)\((?P<metric>\w+)\)\s+FROM\s+SCHEMA\(\"(?P<ns>[^\"]+)\"(?P<dims>(?:\s*,\s*\w+)*)\)"
     r"(?:\s+WHERE\s+(?P<key>\w+)\s*=\s*'(?P<value>[^']*)')?\s*$"
 )
 
@@ -166,6 +166,8 @@ class AlarmEvaluator:
         if not match:
             raise ValueError(f"unsupported Metrics Insights query: {expression}")
         wanted = {d.strip() for d in match["dims"].split(",") if d.strip()}
+        # SUM adds every series' period Sum; MAX takes the highest of every series' period Maximum.
+        stat, combine = ("Sum", operator.add) if match["function"] == "SUM" else ("Maximum", max)
         totals: list[Value] = [None] * count
         for key in self._reader.discover(match["ns"]):
             labels = dict(key.dimensions)
@@ -174,10 +176,11 @@ class AlarmEvaluator:
             if match["key"] and labels.get(match["key"]) != match["value"]:
                 continue
             for i, value in enumerate(
-                self._series(Query(key.namespace, key.metric, key.dimensions, "Sum"), period, count)
+                self._series(Query(key.namespace, key.metric, key.dimensions, stat), period, count)
             ):
                 if value is not None:
-                    totals[i] = (totals[i] or 0.0) + value
+                    previous = totals[i]
+                    totals[i] = value if previous is None else combine(previous, value)
         return totals
 
     def values(self, props: dict[str, Any]) -> tuple[str, list[Value]]:

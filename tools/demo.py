@@ -59,8 +59,11 @@ def _create_cache_table() -> None:
     )
 
 
-def run_chat_traffic(bedrock: Any, *, seed: int = 7, spike: bool = False) -> tuple[Counter[int], list[dict]]:
-    """Send the traffic plan through the real handler; return status counts and the EMF documents."""
+def run_chat_traffic(
+    bedrock: Any, *, seed: int = 7, spike: bool = False, by_caller: dict[str, Counter[int]] | None = None
+) -> tuple[Counter[int], list[dict]]:
+    """Send the traffic plan through the real handler; return status counts and the EMF documents
+    (and, into `by_caller`, each caller's status counts)."""
     from chatbot import chatbot_handler
     from tests.support import FakeLambdaContext
     from tools.emf import capture_emf
@@ -72,9 +75,12 @@ def run_chat_traffic(bedrock: Any, *, seed: int = 7, spike: bool = False) -> tup
     span_start_ms = int(time.time() * 1000) - 3_600_000  # replayed as the last hour of traffic
     for request in plan.requests:
         script_behavior(bedrock, request, max_attempts=int(os.environ["BEDROCK_MAX_ATTEMPTS"]))
-        event = chat_event(request.body, span_start_ms + int(request.offset_s * 1000))
+        event = chat_event(request.body, span_start_ms + int(request.offset_s * 1000), request.caller)
         response, docs = capture_emf(lambda: chatbot_handler.handler(event, FakeLambdaContext()))  # noqa: B023
         statuses[response["statusCode"]] += 1
+        if by_caller is not None:
+            who = request.caller.arn if request.caller else "anonymous"
+            by_caller.setdefault(who, Counter())[response["statusCode"]] += 1
         documents += docs
     return statuses, documents
 
@@ -144,7 +150,9 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     from tools.alarm_eval import AlarmEvaluator
     from tools.alarm_notify import hold_alarm, page, read_pages, subscribe_pager
     from tools.dashboard_png import render_dashboard
+    from tools.demo_callers import with_demo_limits
     from tools.local_cloudwatch import EmfLogsExtractor, enable_percentiles, enforce_retention_rule
+    from tools.local_contributor_insights import LocalContributorInsights
     from tools.metric_reader import window
     from tools.report import build_report, format_report
     from tools.template_resources import TemplateResources, synthesize_template
@@ -159,7 +167,8 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     vendors = ", ".join(f"{name} {fake.endpoint}" for name, fake in fakes.by_source().items())
     lines = [f"Local stand-ins: moto {local.moto.endpoint}, Bedrock {local.bedrock.endpoint}, {vendors}"]
 
-    resources = TemplateResources(synthesize_template(dc.demo_context()))
+    # The stack as the demo's team configures it: its vendor accounts, and its callers' limits.
+    resources = TemplateResources(synthesize_template(with_demo_limits(dc.demo_context())))
     resources.create(boto3.client)
     dc.plant_secrets(resources, fakes, boto3.client("secretsmanager"))
     lines += ["", "Resources created in moto from the synthesized template:", resources.describe()]
@@ -168,7 +177,8 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     chat_env.pop("POWERTOOLS_LOG_LEVEL", None)
     os.environ.update(chat_env)
     cloudwatch = boto3.client("cloudwatch")
-    statuses, documents = run_chat_traffic(local.bedrock, seed=seed, spike=True)
+    by_caller: dict[str, Counter[int]] = {}
+    statuses, documents = run_chat_traffic(local.bedrock, seed=seed, spike=True, by_caller=by_caller)
     extractor = EmfLogsExtractor(cloudwatch)
     datapoints = extractor.ingest(documents)
     lines += [
@@ -177,6 +187,8 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
         f"thirds in), statuses {dict(sorted(statuses.items()))}; {len(documents)} EMF documents -> "
         f"{datapoints} "
         f"datapoints ({extractor.calls} PutMetricData: the CloudWatch Logs step, done locally)",
+        "Callers (requestContext.authorizer.iam.userArn), statuses:",
+        *(f"  {arn:<{max(map(len, by_caller))}} {dict(sorted(c.items()))}" for arn, c in by_caller.items()),
     ]
 
     fakes.perf.fail_always(503)  # Perf is down for the whole first tick
@@ -192,7 +204,10 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     lines += ["", *dc.describe_tick("Collectors, tick 1 (15 minutes ago; Perf answers 503 all tick):", first)]
     lines += dc.describe_tick("Collectors, tick 2 (now):", second)
 
-    report = build_report(cloudwatch, hours=24)
+    # moto keeps the Contributor Insights rules but has no GetInsightRuleReport: the stand-in answers it
+    # from the same EMF lines CloudWatch Logs would have received.
+    insights = LocalContributorInsights(cloudwatch, documents)
+    report = build_report(cloudwatch, hours=24, insights=insights)
     start, end = window(1.1, report.end)
     png = render_dashboard(cloudwatch, out_dir / "dashboard.png", start, end)
 

@@ -1,10 +1,11 @@
 """`python -m tools.report` (`make report ARGS=...`): the product's report from any CloudWatch.
 
 The local demo account (moto) or a real one after `cdk deploy`: per model requests, cache hit rate,
-tokens, latency avg/p90/p99, time to first token and cost; per vendor the latest figures; collector
-health. Discovery is ListMetrics per namespace; all figures come from GetMetricData, batched (one
-request per time window, 500 queries each), with periods and windows CloudWatch answers for the range's
-age (5-minute data past 15 days, hourly past 63: see `tools.cloudwatch_retention`).
+tokens, latency avg/p90/p99, time to first token and cost; the top callers (tools/top_callers.py); per
+vendor the latest figures; collector health. Discovery is ListMetrics per namespace; all figures come
+from GetMetricData, batched (one request per time window, 500 queries each), with periods and windows
+CloudWatch answers for the range's age (5-minute data past 15 days, hourly past 63: see
+`tools.cloudwatch_retention`).
 
     python -m tools.report --region eu-west-1 --hours 24
     python -m tools.report --endpoint-url http://127.0.0.1:5000 --hours 6
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambdas"))
 
 from shared import metric_catalogue as mc
 from tools.metric_reader import MetricReader, Query, SeriesKey, window
+from tools.top_callers import DEFAULT_STACK, TopCallers, top_caller_lines, top_callers
 
 Row = dict[str, Any]
 
@@ -70,6 +72,7 @@ class Report:
     providers: dict[str, Row] = field(default_factory=dict)
     flashback: dict[str, Row] = field(default_factory=dict)
     collectors: dict[str, Row] = field(default_factory=dict)
+    callers: TopCallers = field(default_factory=TopCallers)
     get_metric_data_calls: int = 0
     list_metrics_calls: int = 0
 
@@ -85,8 +88,16 @@ def _values_of(keys: list[SeriesKey], metric: str, dimension: str) -> list[str]:
 
 
 def build_report(
-    cloudwatch: Any, *, hours: float = 24, latest_hours: float = 72, now: datetime | None = None
+    cloudwatch: Any,
+    *,
+    hours: float = 24,
+    latest_hours: float = 72,
+    now: datetime | None = None,
+    insights: Any = None,
+    stack_name: str = DEFAULT_STACK,
 ) -> Report:
+    """`insights` answers DescribeInsightRules and GetInsightRuleReport: the CloudWatch client itself in
+    a real account, `tools.local_contributor_insights.LocalContributorInsights` where moto has no report."""
     now = now or datetime.now(UTC)
     start, end = window(hours, now)
     latest_start, _ = window(max(hours, latest_hours), now)
@@ -164,6 +175,7 @@ def build_report(
         report.providers[provider] = {
             m.name: latest[latest_queries[f"prov|{provider}|{m.name}"]] for m in PERF_PROVIDER
         }
+    report.callers = top_callers(insights or cloudwatch, start, end, stack_name=stack_name)
     report.get_metric_data_calls = reader.get_metric_data_calls
     report.list_metrics_calls = reader.list_metrics_calls
     return report
@@ -244,6 +256,8 @@ def format_report(report: Report) -> str:
               "ttft ms", "cost USD", "errors")  # fmt: skip
     rows = _model_rows(report)
     out += _table(header, rows) if rows else ["  (no chatbot metrics)"]
+    out += ["", "Top callers (Contributor Insights rules over the chatbot log group, sum over the range)"]
+    out += top_caller_lines(report.callers)
     out += ["", "LaunchDarkly AI Configs (AIGateway/LaunchDarkly)", *_ai_config_lines(report)]
     out += ["", "LaunchDarkly usage (AIGateway/LaunchDarklyUsage, newest completed day)"]
     for (metric, dimensions), value in sorted(report.usage.items()):
@@ -258,7 +272,10 @@ def format_report(report: Report) -> str:
     health = [m.name for m in mc.COLLECTOR_METRICS]
     rows = [(s, *(_n(v.get(name)) for name in health)) for s, v in sorted(report.collectors.items())]
     out += _table(("source", *health), rows) if rows else ["  (no collector runs)"]
-    calls = f"{report.get_metric_data_calls} GetMetricData and {report.list_metrics_calls} ListMetrics calls"
+    calls = (
+        f"{report.get_metric_data_calls} GetMetricData, {report.list_metrics_calls} ListMetrics and "
+        f"{report.callers.calls} GetInsightRuleReport calls"
+    )
     out += ["", f"({calls})"]
     return "\n".join(out)
 
@@ -271,9 +288,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", type=float, default=24.0, help="time range, ending now (default 24)")
     parser.add_argument("--latest-hours", type=float, default=72.0, help="look-back for latest Perf levels")
     parser.add_argument("--endpoint-url", help="a CloudWatch endpoint, e.g. a local moto server")
+    parser.add_argument("--stack-name", default=DEFAULT_STACK, help="whose top-callers rules to read")
+    parser.add_argument(
+        "--local-emf",
+        type=Path,
+        help="runs locally: derive top callers from this file's EMF lines (moto has no GetInsightRuleReport)",
+    )
     args = parser.parse_args(argv)
     cloudwatch = boto3.client("cloudwatch", region_name=args.region, endpoint_url=args.endpoint_url)
-    print(format_report(build_report(cloudwatch, hours=args.hours, latest_hours=args.latest_hours)))
+    insights = None
+    if args.local_emf:
+        from tools.emf import parse_emf_lines
+        from tools.local_contributor_insights import LocalContributorInsights
+
+        insights = LocalContributorInsights(cloudwatch, parse_emf_lines(args.local_emf.read_text()))
+    report = build_report(
+        cloudwatch,
+        hours=args.hours,
+        latest_hours=args.latest_hours,
+        insights=insights,
+        stack_name=args.stack_name,
+    )
+    print(format_report(report))
     return 0
 
 

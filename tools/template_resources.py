@@ -1,7 +1,8 @@
 """Create the synthesized stack's stateful resources in moto, from the template's own properties.
 
 The demo synthesizes the real CDK app in-process, creates what the Lambdas talk to (DynamoDB tables,
-Secrets Manager secrets, the SNS topic) with the properties CloudFormation would use, and derives each
+Secrets Manager secrets, the SNS topic, log groups) and the Contributor Insights rules the report reads
+with the properties CloudFormation would use, and derives each
 Lambda's environment from the template (Refs resolved to the local physical names). So the demo runs
 the handlers exactly as the stack configures them, and the two cannot drift apart.
 """
@@ -20,7 +21,10 @@ STATEFUL_TYPES = (
     "AWS::DynamoDB::GlobalTable",
     "AWS::SecretsManager::Secret",
     "AWS::SNS::Topic",
+    "AWS::Logs::LogGroup",
 )
+# Created after the rest: their definitions name log groups, resolved to the local names first.
+INSIGHT_RULE = "AWS::CloudWatch::InsightRule"
 
 
 def synthesize_template(context: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -117,6 +121,19 @@ class TemplateResources:
                 name = self._name(logical, props, "TopicName")
                 arn = clients("sns").create_topic(Name=name)["TopicArn"]
                 self.physical[logical], self.arns[logical] = arn, arn  # Ref of a topic is its ARN
+            elif kind == "AWS::Logs::LogGroup":
+                name = self._name(logical, props, "LogGroupName")
+                clients("logs").create_log_group(logGroupName=name)
+                self.physical[logical] = name  # Ref of a log group is its name
+                self.arns[logical] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
+        for logical, resource in self.of_type(INSIGHT_RULE).items():
+            props = resource["Properties"]
+            clients("cloudwatch").put_insight_rule(
+                RuleName=self.resolve(props["RuleName"]),
+                RuleState=props.get("RuleState", "ENABLED"),
+                RuleDefinition=self.resolve(props["RuleBody"]),
+            )
+            self.physical[logical] = self.resolve(props["RuleName"])
 
     def _create_table(self, dynamodb: Any, logical: str, props: dict[str, Any]) -> None:
         name = self._name(logical, props, "TableName")

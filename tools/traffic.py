@@ -1,4 +1,5 @@
-"""A realistic chat traffic mix for the demo, sent through the real chatbot handler."""
+"""A realistic chat traffic mix for the demo, sent through the real chatbot handler by several callers
+(tools/demo_callers.py: IAM users and assumed-role sessions; the runaway agent loop is one session)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from tests.fakes.bedrock_server import THROTTLE, Behavior, FakeBedrock
 from tests.support import http_api_event
+from tools.demo_callers import RUNAWAY, Caller, everyday_callers
 
 SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
@@ -36,9 +38,14 @@ SPIKE_REQUESTS = 45
 PROFILES = {SONNET: (0.060, 0.004, 3), HAIKU: (0.025, 0.002, 2), NOVA: (0.015, 0.001, 1)}
 
 
-def chat_event(body: dict[str, Any], time_epoch_ms: int | None = None) -> dict[str, Any]:
-    """The HTTP API (payload 2.0) event API Gateway would send for this body."""
-    return http_api_event(body, time_epoch_ms=time_epoch_ms)
+def chat_event(
+    body: dict[str, Any], time_epoch_ms: int | None = None, caller: Caller | None = None
+) -> dict[str, Any]:
+    """The HTTP API (payload 2.0) event API Gateway would send for this body, signed by `caller`."""
+    event = http_api_event(body, time_epoch_ms=time_epoch_ms)
+    if caller is not None:
+        event["requestContext"]["authorizer"] = caller.authorizer()
+    return event
 
 
 @dataclass
@@ -46,6 +53,7 @@ class Request:
     body: dict[str, Any]
     behavior: Behavior | None = None  # scripted model behaviour for this request, if any
     offset_s: float = 0.0  # arrival, in seconds after the start of the replayed span
+    caller: Caller | None = None  # who signed it (None: no IAM context, the caller `anonymous`)
 
 
 @dataclass
@@ -94,14 +102,15 @@ def build_plan(seed: int = 7, requests: int = 36, spike: bool = False, span_s: f
     throttled = {"message": "Summarise last week's incidents.", "model_id": HAIKU, "use_cache": False}
     plan.requests.append(Request(throttled, Behavior(kind=THROTTLE)))
     offsets = sorted(rng.uniform(0, span_s - 60) for _ in plan.requests)
-    for request, offset in zip(plan.requests, offsets, strict=True):
-        request.offset_s = offset
+    callers = everyday_callers(len(plan.requests), seed)
+    for request, offset, caller in zip(plan.requests, offsets, callers, strict=True):
+        request.offset_s, request.caller = offset, caller
     if spike:  # a runaway agent loop: 45 huge prompts within three minutes, two thirds of the way in
         for part in range(SPIKE_REQUESTS):
             message = f"Step {part}: re-read the repository and plan again."
             big: dict[str, Any] = {"message": message, "model_id": SONNET, "use_cache": False}
             behavior = Behavior(input_tokens=45_000, output_tokens=2_000, text="Re-planning. " * 40)
-            plan.requests.append(Request(big, behavior, offset_s=span_s * 2 / 3 + part * 4))
+            plan.requests.append(Request(big, behavior, offset_s=span_s * 2 / 3 + part * 4, caller=RUNAWAY))
         plan.requests.sort(key=lambda r: r.offset_s)
     return plan
 

@@ -47,8 +47,13 @@ def metric(
 
 def insights_sum(definition: mc.MetricDef, where: str = "") -> str:
     """`SELECT SUM(name) FROM SCHEMA("namespace", dims...)`: one series over every dimension value."""
+    return insights_query(definition, "SUM", where)
+
+
+def insights_query(definition: mc.MetricDef, function: str, where: str = "") -> str:
+    """`SELECT <function>(name) FROM SCHEMA("namespace", dims...)` (SUM, MAX, ...) over every series."""
     schema = ", ".join((f'"{definition.namespace}"', *definition.dimensions))
-    query = f"SELECT SUM({definition.name}) FROM SCHEMA({schema})"  # noqa: S608 - names from the catalogue
+    query = f"SELECT {function}({definition.name}) FROM SCHEMA({schema})"  # noqa: S608 - catalogue names
     return f"{query} WHERE {where}" if where else query
 
 
@@ -73,4 +78,5 @@ class AlarmAdder(Protocol):
         datapoints: int = 1,
         std_devs: float | None = None,
         low_sample_percentiles: str | None = None,
+        missing_why: str | None = None,
     ) -> cw.AlarmBase: ...

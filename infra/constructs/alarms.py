@@ -10,6 +10,8 @@ configured models, Metrics Insights queries the account-wide ceilings.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -28,6 +30,7 @@ from infra.constructs.alarm_kit import (
     metric,
     slug,
 )
+from infra.constructs.caller_alarms import add_caller_alarms
 from infra.constructs.vendor_alarms import add_vendor_alarms
 from shared import metric_catalogue as mc
 
@@ -44,9 +47,14 @@ class Alarms(Construct):
         dashboard_name: str,
         dashboard_url: str,
         dead_letter_queue: sqs.IQueue,
+        top_callers: Mapping[str, str],
+        query_folder: str,
     ) -> None:
+        """`top_callers`: metric name -> its Contributor Insights rule's name (caller_insights.py);
+        `query_folder`: where the saved Logs Insights queries live."""
         super().__init__(scope, construct_id)
         self._config = config
+        self._rules = top_callers
         self._action = cw_actions.SnsAction(topic)
         self._prefix = name_prefix
         self._dashboard = f"dashboard {dashboard_name} ({dashboard_url})"
@@ -54,6 +62,7 @@ class Alarms(Construct):
         for model in config.models.allowed:
             self._model_alarms(model)
         self._ceilings()
+        add_caller_alarms(self, config, top_callers, query_folder)
         add_vendor_alarms(self, config, dead_letter_queue)
 
     # -- plumbing -------------------------------------------------------------------------------------
@@ -71,13 +80,15 @@ class Alarms(Construct):
         datapoints: int = 1,
         std_devs: float | None = None,
         low_sample_percentiles: str | None = None,
+        missing_why: str | None = None,
     ) -> cw.AlarmBase:
-        """An alarm named `<prefix><name>` with the runbook as description, to the topic on ALARM and OK."""
+        """An alarm named `<prefix><name>` with the runbook as description, to the topic on ALARM and OK;
+        `missing_why` replaces the missing-data policy's generic reason with this alarm's own."""
         condition = f"threshold {threshold:g}" if threshold is not None else f"band of {std_devs:g} std devs"
         description = (
             f"{runbook.summary} ({condition}, {datapoints} of {evaluation_periods} periods). "
             f"Open {self._dashboard}, widget '{runbook.widget}'. First check: {runbook.first_check} "
-            f"Missing data: {MISSING_WHY[missing]}."
+            f"Missing data: {missing_why or MISSING_WHY[missing]}."
         )
         alarm_name = f"{self._prefix}{name}"
         alarm: cw.AlarmBase
@@ -126,8 +137,8 @@ class Alarms(Construct):
                 f"TotalTokens (Sum / 5 min) of {model} rose above its anomaly band for 15 minutes",
                 "Token usage by model",
                 "did the EstimatedCost anomaly alarm of this model fire too? If not, the spike is cache "
-                "hits or prompt-cache reads and costs little; else find the callers in the chatbot log "
-                "group (Logs Insights query in the README).",
+                f"hits or prompt-cache reads and costs little; else Contributor Insights rule "
+                f"{self._rules[mc.TOTAL_TOKENS.name]} names the callers.",
             ),
             metric=metric(mc.TOTAL_TOKENS, "Sum", 300, dims),
             threshold=None,
@@ -144,8 +155,8 @@ class Alarms(Construct):
                 Runbook(
                     f"EstimatedCost (USD, Sum / 5 min) of {model} rose above its anomaly band for 15 minutes",
                     "Estimated cost per hour (USD)",
-                    "which callers send long prompts or ask for long answers (chatbot log group, sort "
-                    "by TotalTokens); throttle them at the API stage or lower max_tokens.",
+                    f"Contributor Insights rule {self._rules[mc.ESTIMATED_COST.name]} names the callers "
+                    "that spend; cap them in chatbot.caller_limits or lower max_tokens.",
                 ),
                 metric=metric(mc.ESTIMATED_COST, "Sum", 300, dims),
                 threshold=None,
@@ -234,7 +245,8 @@ class Alarms(Construct):
             Runbook(
                 f"TotalTokens of all models together exceeded {limits.hourly_token_ceiling} in one hour",
                 "Token usage over time",
-                "which model's band of the stacked graph grew, then its callers in the chatbot log group.",
+                "which model's band of the stacked graph grew, then its callers: Contributor Insights rule "
+                f"{self._rules[mc.TOTAL_TOKENS.name]}.",
             ),
             metric=cw.MathExpression(
                 expression=insights_sum(mc.TOTAL_TOKENS), using_metrics={}, period=Duration.hours(1)
@@ -250,7 +262,8 @@ class Alarms(Construct):
                 f"EstimatedCost of all models together exceeded {limits.hourly_cost_ceiling_usd:g} USD in "
                 "one hour",
                 "Estimated cost per hour (USD)",
-                "which model's band grew; at this pace the month costs 730 x the hourly figure.",
+                "which model's band grew (at this pace the month costs 730 x the hourly figure), then its "
+                f"callers: Contributor Insights rule {self._rules[mc.ESTIMATED_COST.name]}.",
             ),
             metric=cw.MathExpression(
                 expression=insights_sum(mc.ESTIMATED_COST), using_metrics={}, period=Duration.hours(1)

@@ -1,4 +1,5 @@
-"""`POST /chat`: the IAM-authorized HTTP API, the chatbot function, its response cache and its IAM."""
+"""`POST /chat`: the IAM-authorized HTTP API, the chatbot function, its response cache, its callers' usage
+table and its IAM."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from aws_cdk.aws_apigatewayv2_authorizers import HttpIamAuthorizer
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
+from infra.chatbot_environment import chatbot_environment
 from infra.config import StackConfig, foundation_model_id, geo_prefix
 from infra.constructs.python_function import FunctionFactory, log_retention
+from infra.constructs.usage_table import UsageTable
 from infra.nag import acknowledge
 from shared.table_schema import CACHE_PARTITION_KEY, CACHE_TTL_ATTRIBUTE
 
@@ -99,6 +102,7 @@ class ChatApi(Construct):
             # A cache: losing it costs one model call per entry, never data.
             removal_policy=RemovalPolicy.DESTROY,
         )
+        self.usage = UsageTable(self, "Usage")
 
         self.function: lambda_.Function = functions.create(
             self,
@@ -107,31 +111,16 @@ class ChatApi(Construct):
             description="AI Gateway chatbot: POST /chat, Bedrock ConverseStream, EMF token metrics",
             memory_mb=chatbot.memory_mb,
             timeout_seconds=chatbot.timeout_seconds,
-            environment={
-                "MODEL_ID": config.models.default,
-                "ALLOWED_MODEL_IDS": ",".join(config.models.allowed),
-                "CACHE_TABLE_NAME": self.cache_table.table_name,
-                "CACHE_TTL_SECONDS": str(chatbot.cache_ttl_seconds),
-                "MAX_MESSAGE_CHARS": str(chatbot.max_message_chars),
-                "MAX_BODY_BYTES": str(chatbot.max_body_bytes),
-                "MODEL_PRICES": json.dumps(
-                    {model: price.as_json() for model, price in config.models.prices.items()},
-                    separators=(",", ":"),
-                    sort_keys=True,
-                ),
-                "BEDROCK_MAX_ATTEMPTS": str(chatbot.bedrock_max_attempts),
-                "BEDROCK_READ_TIMEOUT_SECONDS": str(chatbot.bedrock_read_timeout_seconds),
-                "POWERTOOLS_SERVICE_NAME": "chatbot",
-                "POWERTOOLS_LOG_LEVEL": config.log_level,
-                # Answers and errors carry the user's text: X-Ray never gets them (the code says so
-                # too; this also covers any traced method added later).
-                "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
-                "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
-            },
+            environment=chatbot_environment(
+                config,
+                cache_table_name=self.cache_table.table_name,
+                usage_table_name=self.usage.table_name,
+            ),
         )
         role = self.function.role
         assert role is not None  # the factory always passes a role
         self.cache_table.grant(role, "dynamodb:GetItem", "dynamodb:PutItem")
+        self.usage.grant_metering(role)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="InvokeConfiguredModels",

@@ -1,5 +1,6 @@
 """The CloudWatch dashboard: alarm status first, then the seed's four widgets with the chatbot's cost and
-errors, one row per vendor and collector health (widgets in dashboard_widgets.py and vendor_widgets.py)."""
+errors, the callers rows, one row per vendor and collector health (widgets in dashboard_widgets.py,
+caller_widgets.py and vendor_widgets.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.constructs.caller_insights import CallerInsights
+from infra.constructs.caller_widgets import caller_rows
 from infra.constructs.dashboard_widgets import chatbot_rows
 from infra.constructs.vendor_widgets import collector_rows, vendor_rows
 
@@ -30,6 +33,7 @@ class Dashboards(Construct):
         config: StackConfig,
         dashboard_name: str,
         alarms: Sequence[cw.IAlarm],
+        callers: CallerInsights,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dashboard = cw.Dashboard(
@@ -48,6 +52,8 @@ class Dashboards(Construct):
                 sort_by=cw.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
             )
         )
-        for row in chatbot_rows(config) + vendor_rows(config) + collector_rows():
+        for row in (
+            chatbot_rows(config) + caller_rows(config, callers) + vendor_rows(config) + collector_rows()
+        ):
             self.dashboard.add_widgets(*row)
         self.url = dashboard_url(dashboard_name)

@@ -32,6 +32,14 @@ CUSTOM_CONTEXT: dict[str, Any] = {
         "emails": ["oncall@example.com", "finance@example.com"],
         "token_anomaly_std_devs": 2,
         "cost_anomaly_std_devs": 4.5,
+        "caller_limit_usage_percent": 90,
+    },
+    # One caller's own hour cap over the default day caps (which it keeps), and metering that fails closed.
+    "chatbot": {
+        "caller_limits": {
+            "callers": {"arn:aws:sts::123456789012:assumed-role/agents/loop-7": {"hour_tokens": 500}}
+        },
+        "limits_fail_mode": "closed",
     },
     "collectors": {
         "launchdarkly": {"ai_config_keys": ["support-bot"], "environment_keys": ["production", "staging"]},

@@ -100,3 +100,51 @@ def test_given_cloudwatchs_documented_examples_when_decided_then_every_policy_gi
     for missing, state in zip(POLICIES, expected, strict=True):
         want = previous if state == "retain" else state
         assert decide_state(parsed, periods, needed, missing, previous) == want, (missing, previous)
+
+
+CALLER_ALARM = "AIGatewayTokenMetrics-CallerLimitUsage-above-80pct"
+
+
+def _usage(cloudwatch: Any, at: datetime, model: str, *values: float) -> None:
+    """What the chatbot's EMF documents become: one CallerLimitUsage datapoint per request, by model."""
+    cloudwatch.put_metric_data(
+        Namespace="AIGateway/TokenUsage",
+        MetricData=[
+            {
+                "MetricName": "CallerLimitUsage",
+                "Dimensions": [{"Name": "ModelId", "Value": model}],
+                "Timestamp": at,
+                "Value": value,
+                "Unit": "Percent",
+            }
+            for value in values
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("sonnet", "haiku", "state", "value"),
+    [((40, 85), (70,), "ALARM", 85.0), ((40, 79), (70, 30), "OK", 79.0), ((80,), (), "ALARM", 80.0)],
+)
+def test_given_callers_usage_on_two_models_when_evaluated_then_the_alarm_reads_the_highest_not_the_sum(
+    cloudwatch: Any,
+    default: Synth,
+    sonnet: tuple[float, ...],
+    haiku: tuple[float, ...],
+    state: str,
+    value: float,
+) -> None:
+    (props,) = [
+        r["Properties"]
+        for r in default.resources("AWS::CloudWatch::Alarm").values()
+        if r["Properties"]["AlarmName"] == CALLER_ALARM
+    ]
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    _usage(cloudwatch, now - timedelta(minutes=3), "us.anthropic.claude-sonnet-4-5-20250929-v1:0", *sonnet)
+    if haiku:
+        _usage(cloudwatch, now - timedelta(minutes=2), "us.anthropic.claude-haiku-4-5-20251001-v1:0", *haiku)
+
+    result = AlarmEvaluator(cloudwatch, now + timedelta(minutes=1)).evaluate(CALLER_ALARM, props)
+
+    assert result.values[-1] == value
+    assert result.state == state

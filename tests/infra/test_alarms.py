@@ -56,6 +56,7 @@ def test_given_default_config_when_synthesized_then_exactly_the_expected_alarms_
     } | {
         f"{P}TotalTokens-all-models-above-2000000-per-hour",
         f"{P}EstimatedCost-all-models-above-5USD-per-hour",
+        f"{P}CallerLimitUsage-above-80pct",
         *(f"{P}CollectorErrors-{s}-in-2-runs" for s in SOURCES),
         *(f"{P}CollectorRuns-{s}-missing" for s in SOURCES),
         f"{P}Collector-dead-letter-queue-not-empty",

@@ -7,7 +7,7 @@ from typing import Any
 
 from chatbot.platform_limits import BEDROCK_CONNECT_TIMEOUT_SECONDS
 from infra.config import DEFAULTS
-from shared.table_schema import CACHE_PARTITION_KEY, CACHE_TTL_ATTRIBUTE
+from shared.table_schema import CACHE_PARTITION_KEY, CACHE_TTL_ATTRIBUTE, USAGE_TABLE_ACTIONS
 from tests.infra.conftest import Synth, render
 
 
@@ -102,6 +102,9 @@ def test_given_default_config_when_synthesized_then_chatbot_environment_matches_
         "MODEL_PRICES",
         "BEDROCK_MAX_ATTEMPTS",
         "BEDROCK_READ_TIMEOUT_SECONDS",
+        "USAGE_TABLE_NAME",
+        "CALLER_LIMITS",
+        "LIMITS_FAIL_MODE",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
         "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
@@ -109,7 +112,7 @@ def test_given_default_config_when_synthesized_then_chatbot_environment_matches_
     }
     assert env["MODEL_ID"] == DEFAULTS["models"]["default"]
     assert env["ALLOWED_MODEL_IDS"].split(",") == DEFAULTS["models"]["allowed"]
-    cache_table = next(k for k in default.resources("AWS::DynamoDB::Table") if k.startswith("ChatApi"))
+    cache_table = next(k for k in default.resources("AWS::DynamoDB::Table") if k.startswith("ChatApiCache"))
     assert env["CACHE_TABLE_NAME"] == {"Ref": cache_table}
     assert env["CACHE_TTL_SECONDS"] == "86400"
     assert env["MAX_MESSAGE_CHARS"] == "8000"
@@ -154,19 +157,29 @@ def test_given_default_config_when_synthesized_then_cache_table_is_on_demand_wit
     )
 
 
-def test_given_default_config_when_synthesized_then_chatbot_may_only_get_and_put_cache_items(
+def test_given_default_config_when_synthesized_then_chatbot_may_only_get_and_put_cache_items_and_meter_usage(
     default: Synth,
 ) -> None:
     statements = [s for s in _chatbot_statements(default) if any("dynamodb:" in a for a in _actions(s))]
-    cache_table = next(k for k in default.resources("AWS::DynamoDB::Table") if k.startswith("ChatApi"))
+    tables = default.resources("AWS::DynamoDB::Table")
+    cache_table = next(k for k in tables if k.startswith("ChatApiCache"))
+    usage_table = next(k for k in tables if k.startswith("ChatApiUsage"))
 
-    assert statements == [
-        {
-            "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
-            "Effect": "Allow",
-            "Resource": {"Fn::GetAtt": [cache_table, "Arn"]},
-        }
-    ]
+    assert sorted(statements, key=json.dumps) == sorted(
+        [
+            {
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+                "Effect": "Allow",
+                "Resource": {"Fn::GetAtt": [cache_table, "Arn"]},
+            },
+            {
+                "Action": sorted(USAGE_TABLE_ACTIONS),
+                "Effect": "Allow",
+                "Resource": {"Fn::GetAtt": [usage_table, "Arn"]},
+            },
+        ],
+        key=json.dumps,
+    )
 
 
 def test_given_default_config_when_synthesized_then_bedrock_is_limited_to_the_configured_models(

@@ -209,3 +209,154 @@ def test_given_a_usage_lag_when_loaded_then_the_launchdarkly_collector_gets_it_a
 
     assert config.collectors.launchdarkly.usage_lag_seconds == 3600
     assert vendor_environment(config, SOURCE_LAUNCHDARKLY)["LAUNCHDARKLY_USAGE_LAG_SECONDS"] == "3600"
+
+
+# --- callers' limits (contract "Callers"): the same parser as the Lambda's, errors naming the key ---------
+ALICE = "arn:aws:iam::123456789012:user/alice"
+LOOP = "arn:aws:sts::123456789012:assumed-role/agents/loop-7"
+
+
+def test_given_no_context_when_loaded_then_every_caller_is_capped_per_day_and_metering_fails_open() -> None:
+    config = load_config(None)
+
+    limits = config.chatbot.caller_limits.for_caller(ALICE)
+    assert dict(limits.values) == {"day_tokens": 2_000_000, "day_usd": 10.0}
+    assert config.chatbot.limits_fail_mode == "open"
+    assert config.alarms.caller_limit_usage_percent == 80
+
+
+@pytest.mark.parametrize(
+    ("limits", "named_key"),
+    [
+        ({"default": {"week_tokens": 5}}, "aigateway.chatbot.caller_limits.default.week_tokens"),
+        ({"default": {"day_usd": -1}}, "aigateway.chatbot.caller_limits.default.day_usd"),
+        ({"default": {"day_tokens": 0}}, "aigateway.chatbot.caller_limits.default.day_tokens"),
+        ({"default": {"hour_tokens": 1.5}}, "aigateway.chatbot.caller_limits.default.hour_tokens"),
+        ({"default": {"day_usd": "10"}}, "aigateway.chatbot.caller_limits.default.day_usd"),
+        ({"callers": {"alice": {"day_usd": 1}}}, "aigateway.chatbot.caller_limits.callers.alice"),
+        (
+            {"callers": {"arn:aws:iam::12345:user/alice": {"day_usd": 1}}},
+            "aigateway.chatbot.caller_limits.callers.arn:aws:iam::12345:user/alice",
+        ),
+        (
+            {"callers": {ALICE: {"month_usd": -5}}},
+            f"aigateway.chatbot.caller_limits.callers.{ALICE}.month_usd",
+        ),
+        ({"callers": {ALICE: 5}}, f"aigateway.chatbot.caller_limits.callers.{ALICE}"),
+        ({"callers": [ALICE]}, "aigateway.chatbot.caller_limits.callers"),
+        ({"limits": {}}, "aigateway.chatbot.caller_limits.limits"),
+        ("20 USD a day", "aigateway.chatbot.caller_limits"),
+    ],
+)
+def test_given_bad_caller_limits_when_loaded_then_synth_and_run_time_name_the_same_key(
+    limits: Any, named_key: str
+) -> None:
+    import json
+
+    from chatbot.caller_limits import CallerLimitsError, caller_limits_from_env
+
+    # What the Lambda would receive, had the synth let it through (merged over the default's entries).
+    merged = {**DEFAULTS["chatbot"]["caller_limits"], **limits} if isinstance(limits, dict) else limits
+
+    with pytest.raises(ConfigError) as error:
+        load_config({"chatbot": {"caller_limits": limits}})
+    with pytest.raises(CallerLimitsError) as at_run_time:
+        caller_limits_from_env(json.dumps(merged))
+
+    assert f"{named_key} " in str(error.value)
+    assert "aigateway." + at_run_time.value.key.replace("CALLER_LIMITS", "chatbot.caller_limits") == named_key
+
+
+def test_given_a_string_that_is_not_a_document_when_run_time_reads_it_then_it_names_the_variable() -> None:
+    from chatbot.caller_limits import CallerLimitsError, caller_limits_from_env
+
+    with pytest.raises(CallerLimitsError) as error:
+        caller_limits_from_env('"20 USD a day"')
+
+    assert error.value.key == "CALLER_LIMITS"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "named_key"),
+    [
+        ("chatbot.limits_fail_mode", "half", "aigateway.chatbot.limits_fail_mode"),
+        ("chatbot.limits_fail_mode", None, "aigateway.chatbot.limits_fail_mode"),
+        ("alarms.caller_limit_usage_percent", 0, "aigateway.alarms.caller_limit_usage_percent"),
+        ("alarms.caller_limit_usage_percent", 101, "aigateway.alarms.caller_limit_usage_percent"),
+        ("alarms.caller_limit_usage_percent", "80%", "aigateway.alarms.caller_limit_usage_percent"),
+    ],
+)
+def test_given_a_bad_limits_setting_when_loaded_then_the_error_names_the_key(
+    path: str, value: Any, named_key: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(_with(path, value))
+
+    assert f"{named_key} " in str(error.value)
+
+
+def test_given_only_callers_when_loaded_then_the_default_caps_stay_and_the_callers_entry_adds_to_them() -> (
+    None
+):
+    config = load_config(
+        {"chatbot": {"caller_limits": {"callers": {LOOP: {"hour_tokens": 1000, "day_usd": None}}}}}
+    )
+
+    assert dict(config.chatbot.caller_limits.for_caller(LOOP).values) == {
+        "day_tokens": 2_000_000,
+        "hour_tokens": 1000,
+    }
+    assert dict(config.chatbot.caller_limits.for_caller(ALICE).values) == {
+        "day_tokens": 2_000_000,
+        "day_usd": 10.0,
+    }
+
+
+@pytest.mark.parametrize("limits", [{"default": {}}, {"default": None}, None])
+def test_given_the_default_removed_when_loaded_then_no_caller_has_limits(limits: Any) -> None:
+    config = load_config({"chatbot": {"caller_limits": limits}})
+
+    assert not config.chatbot.caller_limits.for_caller(ALICE)
+
+
+def _callers(count: int) -> dict[str, Any]:
+    return {f"arn:aws:iam::123456789012:user/caller-{index:04d}": {"day_usd": 1} for index in range(count)}
+
+
+def _environment_bytes(count: int) -> int:
+    """The chatbot environment's size with `count` caller entries and both table names at their longest."""
+    from dataclasses import replace
+
+    from chatbot.caller_limits import parse_caller_limits
+    from infra.chatbot_environment import TABLE_NAME_MAX_CHARS, chatbot_environment, environment_bytes
+
+    config = load_config(None)
+    limits = parse_caller_limits({**DEFAULTS["chatbot"]["caller_limits"], "callers": _callers(count)})
+    longest = "t" * TABLE_NAME_MAX_CHARS
+    environment = chatbot_environment(
+        replace(config, chatbot=replace(config.chatbot, caller_limits=limits)),
+        cache_table_name=longest,
+        usage_table_name=longest,
+    )
+    return environment_bytes(environment)
+
+
+def test_given_callers_whose_environment_passes_lambdas_4_kb_when_loaded_then_the_error_names_the_key() -> (
+    None
+):
+    fits = max(n for n in range(200) if _environment_bytes(n) <= 4096)
+
+    assert load_config({"chatbot": {"caller_limits": {"callers": _callers(fits)}}})
+    with pytest.raises(ConfigError) as error:
+        load_config({"chatbot": {"caller_limits": {"callers": _callers(fits + 1)}}})
+    message = str(error.value)
+    assert "aigateway.chatbot.caller_limits makes the chatbot's environment" in message
+    assert f"{_environment_bytes(fits + 1)} bytes" in message and "4096-byte limit" in message
+    assert 20 <= fits <= 60  # room for a few dozen per-caller entries beside the rest of the environment
+
+
+def test_given_an_environment_when_measured_then_names_values_and_json_quoting_all_count() -> None:
+    from infra.chatbot_environment import environment_bytes
+
+    assert environment_bytes({"A": "b"}) == len('{"A":"b"}')
+    assert environment_bytes({"A": "é", "B": '"'}) == len('{"A":"é","B":"\\""}'.encode())

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bench import cost, prices
+from bench import cost, cost_alarms, prices
 from bench.cold_start import parse_importtime
 from bench.collector_scale import AwsMeter
 
@@ -37,8 +37,9 @@ def _none(namespace: str, name: str) -> int:
 
 
 def test_given_a_plain_metric_alarm_when_billed_then_one_standard_metric() -> None:
-    assert cost.alarm_billing({"MetricName": "CollectorRuns", "Period": 1800}, _none) == ("standard", 1)
-    assert cost.alarm_billing({"MetricName": "X", "Period": 10}, _none) == ("high resolution", 1)
+    standard = {"MetricName": "CollectorRuns", "Period": 1800}
+    assert cost_alarms.alarm_billing(standard, _none) == ("standard", 1)
+    assert cost_alarms.alarm_billing({"MetricName": "X", "Period": 10}, _none) == ("high resolution", 1)
 
 
 def test_given_an_anomaly_detection_alarm_when_billed_then_three_metrics() -> None:
@@ -49,7 +50,8 @@ def test_given_an_anomaly_detection_alarm_when_billed_then_three_metrics() -> No
             _stat("m0", "TotalTokens"),
         ],
     }
-    assert cost.alarm_billing(alarm, _none) == ("anomaly detection", prices.ANOMALY_DETECTION_ALARM_METRICS)
+    expected = ("anomaly detection", prices.ANOMALY_DETECTION_ALARM_METRICS)
+    assert cost_alarms.alarm_billing(alarm, _none) == expected
 
 
 def test_given_a_metric_math_alarm_when_billed_then_each_metric_in_the_expression() -> None:
@@ -60,7 +62,7 @@ def test_given_a_metric_math_alarm_when_billed_then_each_metric_in_the_expressio
             _stat("errors", "ModelErrors"),
         ]
     }
-    assert cost.alarm_billing(alarm, _none) == ("metric math", 2)
+    assert cost_alarms.alarm_billing(alarm, _none) == ("metric math", 2)
 
 
 def test_given_a_metrics_insights_alarm_when_billed_then_each_series_the_query_analyses() -> None:
@@ -75,13 +77,13 @@ def test_given_a_metrics_insights_alarm_when_billed_then_each_series_the_query_a
         seen.append((namespace, name))
         return 10
 
-    assert cost.alarm_billing(alarm, series_of) == ("Metrics Insights", 10)
+    assert cost_alarms.alarm_billing(alarm, series_of) == ("Metrics Insights", 10)
     assert seen == [("AIGateway/TokenUsage", "TotalTokens")]
 
 
 def test_given_alarm_kinds_when_priced_then_per_alarm_metric_and_composites_flat() -> None:
     summary = {"standard": (11, 11), "anomaly detection": (6, 18), "composite": (2, 0)}
-    assert cost.alarm_cost(summary) == pytest.approx(
+    assert cost_alarms.alarm_cost(summary) == pytest.approx(
         29 * prices.STANDARD_ALARM_METRIC_MONTH + 2 * prices.COMPOSITE_ALARM_MONTH
     )
 
@@ -113,13 +115,58 @@ def test_given_a_bill_when_totalled_then_the_sum_of_its_lines_and_daily_series_p
     bill = cost.monthly_bill(_variant(), cost.Observed(perf_series={"DailyCalls": 1}), emf_bytes=1000)
     assert bill.total == pytest.approx(sum(usd for _, _, usd in bill.lines))
     series_line = bill.lines[0]
-    # 33 TokenUsage - 1 unpriced EstimatedCost + 240 LD + 8 Flashback + 12 health, and 3 daily series at
-    # 1/24 (Perf DailyCalls, and total-mau's assumed 2 series)
+    # 3 x (11 + 3 callers' metrics) TokenUsage - 1 unpriced EstimatedCost + 240 LD + 8 Flashback + 12
+    # health, and 3 daily series at 1/24 (Perf DailyCalls, and total-mau's assumed 2 series)
     daily = 1 + cost.ASSUMED_USAGE_SERIES_PER_PATH
-    expected = (3 * 11 - 1 + 240 + 8 + 12 + daily / 24) * prices.CUSTOM_METRIC_MONTH
+    expected = (3 * (11 + 3) - 1 + 240 + 8 + 12 + daily / 24) * prices.CUSTOM_METRIC_MONTH
     assert series_line[2] == pytest.approx(expected)
     emf = next(usd for item, _, usd in bill.lines if item.startswith("EMF"))
     assert emf == pytest.approx(1000 * cost.CHAT_REQUESTS_PER_MONTH / 1e9 * prices.LOGS_INGESTION_PER_GB)
+
+
+def test_given_the_callers_metrics_when_series_are_counted_then_one_per_model_and_never_per_caller() -> None:
+    from shared import metric_catalogue as mc
+
+    series = cost.series_inventory(_variant(models=4), cost.Observed())
+
+    assert {name: series[(mc.NS_TOKEN_USAGE, name)] for name in ("LimitRejections", "CallerLimitUsage")} == {
+        "LimitRejections": 4,
+        "CallerLimitUsage": 4,
+    }
+    assert series[(mc.NS_TOKEN_USAGE, "LimitCheckErrors")] == 4
+
+
+def test_given_three_rules_and_a_day_limit_when_billed_then_rules_matches_writes_and_reads_priced() -> None:
+    from bench import cost_callers as cc
+
+    answers = 1_000_000
+    lines = {item: (quantity, usd) for item, quantity, usd in cc.caller_lines(
+        rules=3, limited_windows=("day",), answers=answers, priced_share=2 / 3, reports=30)}  # fmt: skip
+
+    assert lines["Contributor Insights rules"][1] == pytest.approx(3 * 0.50)
+    # every answer (tokens), live answers of priced models (cost), refused requests (rejections)
+    events = answers * (1 + cc.LIVE_SHARE * 2 / 3 + cc.REJECTED_PER_ANSWER)
+    matched = next(v for k, v in lines.items() if k.startswith("Contributor Insights matched"))
+    assert matched[1] == pytest.approx(events / 1e6 * 0.02)
+    # a live answer: reserve 1 item + settle 3 items, each a transactional 2 WRU; a refusal: its reserve
+    writes = answers * cc.LIVE_SHARE * (2 * 1 + 2 * 3) + answers * cc.REJECTED_PER_ANSWER * 2
+    assert lines["usage table writes (reserve + settle)"] == (
+        f"{writes:,.0f} WRU (limited: day)",
+        pytest.approx(writes / 1e6 * prices.DYNAMODB_WRU_PER_MILLION),
+    )
+    reads = answers * (1 - cc.LIVE_SHARE) * 1
+    assert lines["usage table reads (cache hits)"][1] == pytest.approx(reads / 1e6 * 0.125)
+    assert lines["GetInsightRuleReport (daily report)"][0] == "90/month"
+
+
+def test_given_no_rules_and_no_limits_when_billed_then_only_settlement_writes_remain() -> None:
+    from bench import cost_callers as cc
+
+    writes, reads = cc.usage_requests(0, 1000)
+
+    assert cc.matched_events(0, 1000, 1.0) == 0
+    assert writes == pytest.approx(1000 * cc.LIVE_SHARE * 2 * cc.METERED_WINDOWS)
+    assert reads == 0
 
 
 def test_given_put_metric_data_calls_when_the_minimum_is_computed_then_per_namespace_ceil_of_1000() -> None:

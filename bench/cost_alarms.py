@@ -1,0 +1,59 @@
+"""How CloudWatch bills each alarm of the synthesized template (part 5's alarm line).
+
+A standard alarm bills one alarm metric, a high-resolution one at the high-resolution price, an anomaly
+detection alarm 3 metrics (the metric and its two bands), a metric math alarm each metric in its
+expression, a Metrics Insights alarm (`SELECT SUM|MAX(...) FROM SCHEMA(...)`) each series its query
+analyses, a composite alarm a flat price.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from bench import prices
+
+_SELECT = re.compile(r'SELECT\s+\w+\(\s*"?([\w.-]+)"?\s*\)\s+FROM\s+SCHEMA\(\s*"([^"]+)"', re.IGNORECASE)
+
+
+def alarm_billing(alarm: Mapping[str, Any], series_of: Callable[[str, str], int]) -> tuple[str, int]:
+    """(kind, billed alarm metrics) of one AWS::CloudWatch::Alarm's properties."""
+    if alarm.get("Composite"):
+        return "composite", 0
+    queries = alarm.get("Metrics")
+    if not queries:
+        period = alarm.get("Period")
+        return ("high resolution" if period is not None and int(period) < 60 else "standard"), 1
+    expressions = [str(q["Expression"]) for q in queries if "Expression" in q]
+    stats = [q for q in queries if "MetricStat" in q]
+    insights = [m for e in expressions for m in _SELECT.finditer(e)]
+    if insights:
+        return "Metrics Insights", sum(series_of(m.group(2), m.group(1)) for m in insights)
+    if any("ANOMALY_DETECTION_BAND" in e.upper() for e in expressions):
+        return "anomaly detection", prices.ANOMALY_DETECTION_ALARM_METRICS * max(1, len(stats))
+    return "metric math", len(stats)
+
+
+def alarm_summary(
+    alarms: Iterable[Mapping[str, Any]], series: Mapping[tuple[str, str], int]
+) -> dict[str, tuple[int, int]]:
+    """kind -> (alarms, billed alarm metrics)."""
+    out: dict[str, tuple[int, int]] = {}
+    for alarm in alarms:
+        kind, metrics = alarm_billing(alarm, lambda ns, name: series.get((ns, name), 0))
+        count, billed = out.get(kind, (0, 0))
+        out[kind] = (count + 1, billed + metrics)
+    return out
+
+
+def alarm_cost(summary: Mapping[str, tuple[int, int]]) -> float:
+    cost = 0.0
+    for kind, (alarms, metrics) in summary.items():
+        if kind == "composite":
+            cost += alarms * prices.COMPOSITE_ALARM_MONTH
+        elif kind == "high resolution":
+            cost += metrics * prices.HIGH_RESOLUTION_ALARM_METRIC_MONTH
+        else:
+            cost += metrics * prices.STANDARD_ALARM_METRIC_MONTH
+    return cost

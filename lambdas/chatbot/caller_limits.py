@@ -101,8 +101,10 @@ def parse_caller_limits(data: Any, path: str = ENV_NAME) -> CallerLimits:
     unknown = sorted(set(data) - {"default", "callers"})
     if unknown:
         raise CallerLimitsError(f"{path}.{unknown[0]}", 'unknown key (known: "default", "callers")')
-    default = _limits(data.get("default") or {}, f"{path}.default")
-    callers_raw = data.get("callers") or {}
+    default_raw = data.get("default")
+    default = _limits({} if default_raw is None else default_raw, f"{path}.default")
+    callers_raw = data.get("callers")
+    callers_raw = {} if callers_raw is None else callers_raw
     if not isinstance(callers_raw, Mapping):
         raise CallerLimitsError(f"{path}.callers", "must be an object keyed by caller ARN")
     callers: dict[str, dict[str, float | None]] = {}

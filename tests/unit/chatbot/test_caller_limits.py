@@ -45,6 +45,8 @@ def test_given_default_and_caller_entry_when_merged_then_the_entry_replaces_key_
         ({"callers": {"alice": {"day_usd": 1}}}, "CALLER_LIMITS.callers.alice"),
         ({"callers": {ALICE: {"day_usd": -2}}}, f"CALLER_LIMITS.callers.{ALICE}.day_usd"),
         ({"callers": [ALICE]}, "CALLER_LIMITS.callers"),
+        ({"callers": []}, "CALLER_LIMITS.callers"),
+        ({"default": []}, "CALLER_LIMITS.default"),
         ({"defaults": {}}, "CALLER_LIMITS.defaults"),
         ([], "CALLER_LIMITS"),
     ],

@@ -60,7 +60,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -98,8 +98,9 @@ class Checkpoint:
     series: str
     version: int = 0  # 0: no item yet
     mark: int | None = None
-    totals: Mapping[str, int] = field(default_factory=dict)
+    totals: Mapping[str, int] = field(default_factory=dict)  # the previous layout's (Flashback migration)
     pending: Pending | None = None
+    updated_at: int | None = None  # epoch ms of the last commit
 
     def busy(self, now_ms: int, lease_ms: int, run_id: str) -> bool:
         """True when another run's claim is still within its lease."""
@@ -115,6 +116,13 @@ class Claim:
     checkpoint: Checkpoint
     run_id: str
     version: int  # the item's version once the claim is written
+
+
+@runtime_checkable
+class ItemTotals(Protocol):
+    """Totals kept in per-key items (`checkpoint_items.IdTotals`): they write themselves with the commit."""
+
+    def commit_items(self, store: CheckpointStore, claim: Claim, now_ms: int, mark: int | None) -> None: ...
 
 
 def _name(checkpoint: Checkpoint) -> str:
@@ -144,6 +152,10 @@ class CheckpointStore:
         self.table = table_name
         self._dynamodb = dynamodb
         self.lease_ms = lease_seconds * 1000
+
+    def client(self) -> Any:
+        """The low-level DynamoDB client (also used by `checkpoint_items`)."""
+        return self._dynamodb()
 
     @staticmethod
     def _key(source: str, series: str) -> dict[str, Any]:
@@ -175,7 +187,8 @@ class CheckpointStore:
                 claimed_at_ms=int(raw["claimed_at"]["N"]),
                 target=raw.get("target", {}).get("S", ""),
             )
-        return Checkpoint(source, series, version, mark, totals, pending)
+        updated_at = int(item["updated_at"]["N"]) if "updated_at" in item else None
+        return Checkpoint(source, series, version, mark, totals, pending, updated_at)
 
     def claim(self, checkpoint: Checkpoint, run_id: str, now_ms: int, target: str = "") -> Claim:
         """Take the series for this run, or raise ClaimLost."""
@@ -226,7 +239,15 @@ class CheckpointStore:
         mark: int | None = None,
         totals: Mapping[str, int] | None = None,
     ) -> None:
-        """Advance the checkpoint and drop the claim, or raise CommitConflict."""
+        """Advance the checkpoint and drop the claim, or raise CommitConflict.
+
+        `totals` must be per-key totals (`ItemTotals`, written in their own items with the commit): a map
+        of every key in the series item would outgrow DynamoDB's 400 KB item limit."""
+        if isinstance(totals, ItemTotals):
+            totals.commit_items(self, claim, now_ms, mark)
+            return
+        if totals is not None:
+            raise TypeError("checkpoint totals are kept per key: pass checkpoint_items.IdTotals")
         sets = ["#v = :new", "updated_at = :now", "updated_by = :run"]
         values: dict[str, Any] = {
             ":expected": {"N": str(claim.version)},
@@ -237,9 +258,6 @@ class CheckpointStore:
         if mark is not None:
             sets.append("#m = :mark")
             values[":mark"] = {"N": str(int(mark))}
-        if totals is not None:
-            sets.append("totals = :totals")
-            values[":totals"] = {"M": {name: {"S": str(int(value))} for name, value in totals.items()}}
         try:
             self._update(
                 claim.checkpoint,
@@ -251,10 +269,11 @@ class CheckpointStore:
             )
         except CommitConflict:
             # Same as in claim: a retried write that had succeeded is a commit, not a conflict.
-            if not self._committed_by(claim):
+            if not self.committed_by(claim):
                 raise
 
-    def _committed_by(self, claim: Claim) -> bool:
+    def committed_by(self, claim: Claim) -> bool:
+        """True when the series item shows this claim's commit (read back after a retried write)."""
         try:
             item = (
                 self._dynamodb()

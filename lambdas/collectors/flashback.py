@@ -30,7 +30,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from collectors.common.checkpoint_items import IdTotals, key_fits, load_totals, parse_totals, read_items
+from collectors.common.checkpoint_items import (
+    TOTALS_PREFIX,
+    IdTotals,
+    key_fits,
+    parse_totals,
+    read_items,
+    totals_series,
+)
 from collectors.common.checkpoints import Checkpoint, CheckpointStore
 from collectors.common.cloudwatch_writer import Datapoint
 from collectors.common.http import HttpClient, MalformedResponse
@@ -154,30 +161,45 @@ def split_totals(flat: Mapping[str, int]) -> dict[str, dict[str, int]]:
     return out
 
 
+LEGACY_ATTRIBUTES = ("totals", "updated_at")
+
+
+def _stamp(item: Mapping[str, Any]) -> int:
+    return int(item["updated_at"]["N"]) if "updated_at" in item else 0
+
+
 def load_known(store: CheckpointStore, checkpoint: Checkpoint, ids: list[str]) -> Known:
-    """The totals items of `ids` and of the ids in this series item's previous-layout `totals`; for those
-    without one, the previous layout's newest totals: this series item's, and the other request shape's
-    (`stats/<id>` items for the unfiltered series, the `stats` item for a filtered one)."""
+    """The totals items of `ids` and of the ids in this series item's previous-layout `totals` map. Where
+    an id has no totals item, or the map was written after it (the previous code ran again: a rollback),
+    the newest totals of each field win, from that map and, for ids without an item, from the other
+    request shape's items (`stats/<id>` for the unfiltered series, `stats` for a filtered one)."""
     source, series = checkpoint.source, checkpoint.series
     own = split_totals(checkpoint.totals)
     wanted = list(dict.fromkeys([*ids, *own]))
-    stored = load_totals(store, source, wanted)
-    previous = dict(stored)
-    misses = [ai_llm_id for ai_llm_id in wanted if ai_llm_id not in stored]
-    if not misses:
-        return Known(stored, previous)
-    legacy: list[tuple[int, dict[str, dict[str, int]]]] = [(checkpoint.updated_at or 0, own)] if own else []
-    if series == UNFILTERED_SERIES:
-        others = [f"{UNFILTERED_SERIES}/{ai_llm_id}" for ai_llm_id in misses]
-    else:
-        others = [UNFILTERED_SERIES]
-    for item in read_items(store, source, others, ("totals", "updated_at")).values():
-        updated_at = int(item["updated_at"]["N"]) if "updated_at" in item else 0
-        legacy.append((updated_at, split_totals(parse_totals(item))))
-    for _, totals in sorted(legacy, key=lambda pair: pair[0]):  # the newest value of each field wins
-        for ai_llm_id in misses:
-            if ai_llm_id in totals:
-                previous.setdefault(ai_llm_id, {}).update(totals[ai_llm_id])
+    found = {
+        name[len(TOTALS_PREFIX) :]: item
+        for name, item in read_items(
+            store, source, [totals_series(i) for i in wanted], LEGACY_ATTRIBUTES
+        ).items()
+    }
+    stored = {i: parse_totals(item) for i, item in found.items()}
+    layers: dict[str, list[tuple[int, dict[str, int]]]] = {
+        i: [(checkpoint.updated_at or 0, own[i])] for i in own
+    }
+    misses = [i for i in wanted if i not in stored]
+    if misses:
+        others = [f"{series}/{i}" for i in misses] if series == UNFILTERED_SERIES else [UNFILTERED_SERIES]
+        for item in read_items(store, source, others, LEGACY_ATTRIBUTES).values():
+            legacy = split_totals(parse_totals(item))
+            for i in misses:
+                if i in legacy:
+                    layers.setdefault(i, []).append((_stamp(item), legacy[i]))
+    for i, item in found.items():  # last: on equal times the totals item wins
+        layers.setdefault(i, []).append((_stamp(item), stored[i]))
+    previous: dict[str, dict[str, int]] = {}
+    for i, layer in layers.items():
+        for _, fields in sorted(layer, key=lambda pair: pair[0]):  # the newest value of each field wins
+            previous.setdefault(i, {}).update(fields)
     return Known(stored, previous)
 
 

@@ -6,7 +6,7 @@ exact decimal string) and `updated_at`/`updated_by`. The series item keeps only 
 `pending`, see `checkpoints.py`), so no item grows with the number of keys (an item holds at most 8 fields
 of at most 4,000 digits: < 33 KB, far under DynamoDB's 400 KB).
 
-- **load** (`load_totals`, `read_items`): BatchGetItem, strongly consistent, <= 100 keys per request.
+- **load** (`read_items`): BatchGetItem, strongly consistent, <= 100 keys per request.
   Unprocessed keys are asked again after a short backoff (`UNPROCESSED_BACKOFF`, 1.55 s in all); keys still
   unprocessed after that raise CheckpointUnavailable (the series fails this run and its claim is released).
 - **commit** (`IdTotals`, recognised by `CheckpointStore.commit`): only the keys whose totals changed are
@@ -100,12 +100,6 @@ def read_items(
             left = len(request.get(store.table, {}).get("Keys", []))
             raise CheckpointUnavailable(f"batch_get_item {source}: {left} keys still unprocessed")
     return found
-
-
-def load_totals(store: CheckpointStore, source: str, keys: list[str]) -> dict[str, dict[str, int]]:
-    """{key: totals} of the keys that have a totals item."""
-    items = read_items(store, source, [totals_series(key) for key in keys], ("totals",))
-    return {name[len(TOTALS_PREFIX) :]: parse_totals(item) for name, item in items.items()}
 
 
 # --- commit -------------------------------------------------------------------------------------------

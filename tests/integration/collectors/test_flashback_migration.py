@@ -152,3 +152,26 @@ def test_given_both_legacy_shapes_hold_an_id_when_the_new_layout_runs_then_the_n
     clock.shift(60)
     run(A if mode == "" else "")  # and the other shape continues from the totals item
     assert_exactly_once(truth)
+
+
+def test_given_the_previous_code_ran_again_after_the_new_layout_when_rolled_forward_then_its_map_wins(
+    flashback: FakeFlashback, collector_aws: dict[str, Any], clock: Any
+) -> None:
+    """A rollback: the previous code published the growth and wrote its map after the totals items were
+    written. The map is newer, so the new layout continues from it (not from the older totals items)."""
+    truth = vendor_ahead(flashback, {A: legacy_values(100)}, A)
+    write_legacy(collector_aws, "stats", {A: legacy_values(100)}, ms_ago(3600))
+    run("")
+    at_new_run = flashback.totals(A)
+    grow(flashback, (A,), 3)
+    previous_code = flashback.totals(A)  # what the previous code then published up to (not in moto here)
+    truth.baseline[A] = {
+        name: value + previous_code[name] - at_new_run[name] for name, value in truth.baseline[A].items()
+    }
+    write_legacy(collector_aws, "stats", {A: previous_code}, ms_ago(0) + 60_000)
+    grow(flashback, (A,), 5)
+    clock.shift(120)
+
+    run("")
+
+    assert_exactly_once(truth)

@@ -2,7 +2,7 @@
 
 `GET /ai/llm/stats[?aiLlmId=<id>]`, header `Authorization: Bearer <key>`. One request (and one
 checkpointed series `stats/<id>`) per id in `FLASHBACK_AI_LLM_IDS`; when the list is empty, one unfiltered
-request whose entries all live in the series `stats`.
+request whose entries all belong to the series `stats`.
 
 Numbers arrive as decimal strings of cumulative totals and may exceed 2^53: they are parsed with `int()`
 after an ASCII-digits check (never through float), and the checkpoint stores them as strings, exactly.
@@ -13,12 +13,29 @@ Per (aiLlmId, field), against the checkpoint's last value:
 A non-numeric string is logged and counted, the field keeps its last value, the other fields still go out.
 CloudWatch stores doubles, so an increment above 2^53 is rounded there (relative error < 1.2e-16); the
 checkpoint keeps the exact value, so no error accumulates from one collection to the next.
-Datapoints are stamped with the collection time; dimension AiLlmId (an entry without one: `all`).
+Datapoints are stamped with the collection time; dimension AiLlmId (an entry without one: `all`). An
+entry repeating an id already read is ignored; an id too long for a checkpoint key is counted as invalid.
+
+Checkpoints. The series items (`stats`, `stats/<id>`) are only the claim (`checkpoints.py`); each id's
+totals live in their own item, `totals/<id>` (`checkpoint_items.py`), whichever request shape fetched them.
+So the number of ids is not bounded by DynamoDB's 400 KB item limit (an id's item is < 33 KB), and changing
+`FLASHBACK_AI_LLM_IDS` (adding, removing, re-adding ids, list <-> empty) loses and repeats nothing: every id
+continues from its last stored total (a removed id's item stays; re-added, it publishes its growth since);
+an id never stored is a baseline. After the fetch the run reads the totals items of the ids it got
+(BatchGetItem, 100 per request: 20 requests for 2,000 ids); its commit writes only the ids whose totals
+changed (TransactWriteItems, 99 ids per transaction: 21 for 2,000). The Lambda's reserved concurrency of 1
+keeps a filtered and an unfiltered run from overlapping around a configuration change.
+
+Migration from the previous layout, which kept every id's totals as a map (`"<id>/<field>"`) in the series
+item: an id without a totals item continues from the newest of those maps that holds it (the series' own
+item, and the other shape's: `stats/<id>` items for the unfiltered series, the `stats` item for a filtered
+one); a map written after an id's totals item (the previous code ran again) wins. The series' commit writes
+those ids' items and removes its own map; the other shape's maps are only read.
 
 Each id's increments are one unit of the series (`runner.Unit`): an unfiltered request for many ids may
-span several PutMetricData calls, and when a later call fails the checkpoint keeps the new totals of the
-ids whose increments were accepted and the old totals of the others, so the next run publishes exactly
-the missing increments.
+span several PutMetricData calls, and when a later call fails the commit writes the new totals of the ids
+whose increments were accepted (plus every first-seen baseline, which publishes nothing), and leaves the
+others at their last totals, so the next run publishes exactly the missing increments.
 """
 
 from __future__ import annotations

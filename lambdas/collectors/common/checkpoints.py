@@ -7,9 +7,16 @@ One item per (`source`, `series`) in `CHECKPOINT_TABLE_NAME` (keys from `shared.
 | `version` | N | bumped by every claim, commit and release: the optimistic lock |
 | `mark` | N | high-water mark, epoch ms (end of the last published window, start of the last published
   bucket/day, last gauge tick) |
-| `totals` | M of S | last cumulative values (Flashback), as decimal strings: exact at any size |
 | `pending` | M | the claim in flight: `run_id`, `claimed_at` (epoch ms), `target` (what it publishes) |
 | `updated_at`, `updated_by` | N, S | the last commit |
+| `totals` | M of S | previous layout only (Flashback's `"<id>/<field>"` totals): read to migrate, removed by
+  the next commit |
+
+Per-key state lives in items of its own beside the series item (`checkpoint_items.py`): Flashback keeps
+one item per LLM id, (`flashback`, `totals/<id>`) with `totals` (M of S: field -> exact decimal string)
+and `updated_at`/`updated_by`, read with BatchGetItem after the fetch and written by the series' commit
+(TransactWriteItems chunks of 99 ids, each guarded by this claim, the last one carrying the commit). An
+item never grows with the number of ids (< 33 KB each, DynamoDB allows 400 KB).
 
 The protocol, per series and run (the runner claims and fetches every due series first, then publishes
 them together in shared PutMetricData calls, then commits each one):
@@ -26,8 +33,8 @@ them together in shared PutMetricData calls, then commits each one):
    between units.
 3. **commit**: set the new `mark`/`totals`, remove `pending`, `version + 1`, on the condition that the
    version and `pending.run_id` are still ours. When only the first units' calls were accepted, the commit
-   sets the mark of the last of those units, or for Flashback the new totals of those ids only (the rest
-   follows next run). A failed fetch, or a publish in
+   sets the mark of the last of those units, or for Flashback writes the new totals of those ids only (the
+   rest follows next run). A failed fetch, or a publish in
    which no unit was accepted, **releases** the claim instead (remove `pending`, `version + 1`), so the
    next run retries at once and nothing is lost.
 
@@ -40,8 +47,11 @@ datapoint twice. Two duplicates are left, both bounded:
   each call, so that is the series whose calls had just completed (about one call, <= 1000 datapoints,
   plus the earlier units of a series that straddles into it); per series it is at most one run's batch:
   `LAUNCHDARKLY_MAX_WINDOWS_PER_RUN` AI Config windows, the usage buckets and Perf days of that run, one
-  Perf gauge tick, one Flashback increment. (Series claimed and fetched but not yet published when the
-  run dies publish nothing; they wait for the lease, then are read again.)
+  Perf gauge tick, one Flashback increment per id. A Flashback commit of more than 99 changed ids takes
+  several transactions: a run that dies (or whose commit fails) between two of them has written the
+  totals of the first chunks' ids, so the next run republishes only the other ids' increments. (Series
+  claimed and fetched but not yet published when the run dies publish nothing; they wait for the lease,
+  then are read again.)
 - a single unit with more than 1000 datapoints (or spanning namespaces) needs calls of its own; if one
   of them fails after another was accepted, the unit is republished whole by the next run, so its
   accepted part counts twice. The vendors' units are far smaller (12 datapoints per AI Config window, 8

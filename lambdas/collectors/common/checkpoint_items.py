@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator, Mapping
+from functools import cached_property
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -118,16 +119,17 @@ class IdTotals(Mapping[str, int]):
             self._writes = self._compute()
         return self._writes
 
+    @cached_property
     def _flat(self) -> dict[str, int]:
         return {
             f"{key}/{name}": value for key, fields in self.writes().items() for name, value in fields.items()
         }
 
     def __getitem__(self, name: str) -> int:
-        return self._flat()[name]
+        return self._flat[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._flat())
+        return iter(self._flat)
 
     def __len__(self) -> int:
         return sum(len(fields) for fields in self.writes().values())

@@ -207,3 +207,26 @@ def test_given_a_stored_transaction_whose_answer_is_lost_when_botocore_resends_i
     clock.shift(60)
     assert run()["series"] == {"ok": 1}
     assert_exactly_once(truth)
+
+
+def test_given_the_totals_items_unreadable_when_collecting_then_the_series_fails_released_and_nothing_is_lost(
+    flashback: FakeFlashback, collector_aws: dict[str, Any], clock: Any, dynamodb_edge: AwsFaultProxy
+) -> None:
+    names, truth = collected(flashback, 3)
+    clock.shift(60)
+    dynamodb_edge.answer_error("BatchGetItem", 400, "ProvisionedThroughputExceededException", times=4)
+
+    with pytest.raises(
+        CollectorRunFailed
+    ):  # botocore's 4 attempts all throttled: the checkpoint is unavailable
+        run()
+
+    assert (
+        dynamodb_edge.fates("BatchGetItem")[-4:] == ["error 400 ProvisionedThroughputExceededException"] * 4
+    )
+    stats_item = item(collector_aws, "stats")
+    assert stats_item is not None and "pending" not in stats_item  # released: the next run retries at once
+    assert published()[0] == {}
+    grow(flashback, names, 2)
+    assert run()["series"] == {"ok": 1}
+    assert_exactly_once(truth)

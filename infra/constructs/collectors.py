@@ -37,6 +37,17 @@ from shared.metric_catalogue import (
 from shared.table_schema import CHECKPOINT_PARTITION_KEY, CHECKPOINT_SORT_KEY
 
 CHECKPOINT_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # all the checkpoint store calls
+# Flashback also keeps one totals item per LLM id (collectors/common/checkpoint_items.py): BatchGetItem reads
+# them; TransactWriteItems (not an IAM action itself) needs PutItem for its Puts, UpdateItem for the series
+# commit and ConditionCheckItem for its check of the series' claim. Only within its own partition.
+PER_KEY_CHECKPOINT_ACTIONS = {
+    SOURCE_FLASHBACK: (
+        *CHECKPOINT_ACTIONS,
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:ConditionCheckItem",
+    )
+}
 SCHEDULER_RETRY_ATTEMPTS = 2
 
 
@@ -216,7 +227,18 @@ class Collectors(Construct):
                 sid="ReadOwnSecret", actions=["secretsmanager:GetSecretValue"], resources=[secret.secret_arn]
             )
         )
-        self.checkpoint_table.grant(role, *CHECKPOINT_ACTIONS)
+        if spec.source in PER_KEY_CHECKPOINT_ACTIONS:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="OwnCheckpointPartitionOnly",
+                    actions=list(PER_KEY_CHECKPOINT_ACTIONS[spec.source]),
+                    resources=[self.checkpoint_table.table_arn],
+                    # Every key this role reads or writes has partition key = its source.
+                    conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [spec.source]}},
+                )
+            )
+        else:
+            self.checkpoint_table.grant(role, *CHECKPOINT_ACTIONS)
         schedule = scheduler.Schedule(
             self,
             f"{spec.construct_id}Schedule",

@@ -2,7 +2,7 @@
 
 `GET /ai/llm/stats[?aiLlmId=<id>]`, header `Authorization: Bearer <key>`. One request (and one
 checkpointed series `stats/<id>`) per id in `FLASHBACK_AI_LLM_IDS`; when the list is empty, one unfiltered
-request whose entries all live in the series `stats`.
+request whose entries all belong to the series `stats`.
 
 Numbers arrive as decimal strings of cumulative totals and may exceed 2^53: they are parsed with `int()`
 after an ASCII-digits check (never through float), and the checkpoint stores them as strings, exactly.
@@ -13,22 +13,49 @@ Per (aiLlmId, field), against the checkpoint's last value:
 A non-numeric string is logged and counted, the field keeps its last value, the other fields still go out.
 CloudWatch stores doubles, so an increment above 2^53 is rounded there (relative error < 1.2e-16); the
 checkpoint keeps the exact value, so no error accumulates from one collection to the next.
-Datapoints are stamped with the collection time; dimension AiLlmId (an entry without one: `all`).
+Datapoints are stamped with the collection time; dimension AiLlmId (an entry without one: `all`). An
+entry repeating an id already read is ignored; an id too long for a checkpoint key is counted as invalid.
+
+Checkpoints. The series items (`stats`, `stats/<id>`) are only the claim (`checkpoints.py`); each id's
+totals live in their own item, `totals/<id>` (`checkpoint_items.py`), whichever request shape fetched them.
+So the number of ids is not bounded by DynamoDB's 400 KB item limit (an id's item is < 33 KB), and changing
+`FLASHBACK_AI_LLM_IDS` (adding, removing, re-adding ids, list <-> empty) loses and repeats nothing: every id
+continues from its last stored total (a removed id's item stays; re-added, it publishes its growth since);
+an id never stored is a baseline. After the fetch the run reads the totals items of the ids it got
+(BatchGetItem, 100 per request: 20 requests for 2,000 ids); its commit writes only the ids whose totals
+changed (TransactWriteItems, 99 ids per transaction: 21 for 2,000). The Lambda's reserved concurrency of 1
+keeps a filtered and an unfiltered run from overlapping around a configuration change.
+
+Migration from the previous layout, which kept every id's totals as a map (`"<id>/<field>"`) in the series
+item: an id without a totals item continues from the newest of those maps that holds it (the series' own
+item, and the other shape's: `stats/<id>` items for the unfiltered series, the `stats` item for a filtered
+one); a map written after an id's totals item (the previous code ran again) wins. The series' commit writes
+those ids' items and removes its own map; the other shape's maps are only read.
 
 Each id's increments are one unit of the series (`runner.Unit`): an unfiltered request for many ids may
-span several PutMetricData calls, and when a later call fails the checkpoint keeps the new totals of the
-ids whose increments were accepted and the old totals of the others, so the next run publishes exactly
-the missing increments.
+span several PutMetricData calls, and when a later call fails the commit writes the new totals of the ids
+whose increments were accepted (plus every first-seen baseline, which publishes nothing), and leaves the
+others at their last totals, so the next run publishes exactly the missing increments.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from collectors.common.checkpoint_items import (
+    TOTALS_PREFIX,
+    IdTotals,
+    key_fits,
+    parse_totals,
+    read_items,
+    totals_series,
+)
+from collectors.common.checkpoints import Checkpoint, CheckpointStore
 from collectors.common.cloudwatch_writer import Datapoint
 from collectors.common.http import HttpClient, MalformedResponse
 from collectors.common.runner import Run, SeriesOutput, Unit, csv
@@ -37,6 +64,7 @@ from shared import metric_catalogue as mc
 DEFAULT_BASE_URL = "https://backend.flashback.tech"
 STATS_PATH = "/ai/llm/stats"
 UNFILTERED_ID = "all"
+UNFILTERED_SERIES = "stats"  # the lock of the unfiltered request; `stats/<id>` for a configured id
 _DIGITS = re.compile(r"[0-9]{1,4000}", re.ASCII)
 
 
@@ -125,60 +153,146 @@ def increments(
     return result
 
 
-class PrefixTotals(Mapping[str, int]):
-    """The totals to store when only the first `upto` datapoints were published: their keys take the new
-    totals, every other key keeps `before` (the previous totals plus the new baselines). Built on first
-    use, so a unit per id costs no copy until the one commit that needs it."""
+@dataclass(frozen=True, slots=True)
+class Known:
+    """Each id's last totals: `stored` in its totals item; `previous` adds, for the ids without one, the
+    newest totals the previous layout kept in a series item (migration)."""
 
-    def __init__(
-        self, before: Mapping[str, int], after: Mapping[str, int], keys: list[str], upto: int
-    ) -> None:
-        self._before, self._after, self._keys, self._upto = before, after, keys, upto
-        self._built: dict[str, int] | None = None
+    stored: dict[str, dict[str, int]]
+    previous: dict[str, dict[str, int]]
 
-    def _values(self) -> dict[str, int]:
-        if self._built is None:
-            built = dict(self._before)
-            for key in self._keys[: self._upto]:
-                built[key] = self._after[key]
-            self._built = built
-        return self._built
-
-    def __getitem__(self, key: str) -> int:
-        return self._values()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values())
-
-    def __len__(self) -> int:
-        return len(self._values())
+    def flat(self) -> dict[str, int]:
+        return {
+            totals_key(i, name): value
+            for i, fields in self.previous.items()
+            for name, value in fields.items()
+        }
 
 
-def id_units(result: Increments, previous: Mapping[str, int]) -> tuple[Unit, ...]:
-    """One unit per id (its datapoints are contiguous), each with the totals once it is published."""
-    before = {**previous, **{key: result.totals[key] for key in result.baselined}}
+def split_totals(flat: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    """`{"<id>/<field>": total}` (the previous layout) as `{id: {field: total}}`."""
+    out: dict[str, dict[str, int]] = {}
+    for key, value in flat.items():
+        ai_llm_id, _, field_name = key.rpartition("/")
+        out.setdefault(ai_llm_id, {})[field_name] = value
+    return out
+
+
+LEGACY_ATTRIBUTES = ("totals", "updated_at")
+
+
+def _stamp(item: Mapping[str, Any]) -> int:
+    return int(item["updated_at"]["N"]) if "updated_at" in item else 0
+
+
+def load_known(store: CheckpointStore, checkpoint: Checkpoint, ids: list[str]) -> Known:
+    """The totals items of `ids` and of the ids in this series item's previous-layout `totals` map. Where
+    an id has no totals item, or the map was written after it (the previous code ran again: a rollback),
+    the newest totals of each field win, from that map and, for ids without an item, from the other
+    request shape's items (`stats/<id>` for the unfiltered series, `stats` for a filtered one)."""
+    source, series = checkpoint.source, checkpoint.series
+    own = split_totals(checkpoint.totals)
+    wanted = list(dict.fromkeys([*ids, *own]))
+    found = {
+        name[len(TOTALS_PREFIX) :]: item
+        for name, item in read_items(
+            store, source, [totals_series(i) for i in wanted], LEGACY_ATTRIBUTES
+        ).items()
+    }
+    stored = {i: parse_totals(item) for i, item in found.items()}
+    layers: dict[str, list[tuple[int, dict[str, int]]]] = {
+        i: [(checkpoint.updated_at or 0, own[i])] for i in own
+    }
+    misses = [i for i in wanted if i not in stored]
+    if misses:
+        others = [f"{series}/{i}" for i in misses] if series == UNFILTERED_SERIES else [UNFILTERED_SERIES]
+        for item in read_items(store, source, others, LEGACY_ATTRIBUTES).values():
+            legacy = split_totals(parse_totals(item))
+            for i in misses:
+                if i in legacy:
+                    layers.setdefault(i, []).append((_stamp(item), legacy[i]))
+    for i, item in found.items():  # last: on equal times the totals item wins
+        layers.setdefault(i, []).append((_stamp(item), stored[i]))
+    previous: dict[str, dict[str, int]] = {}
+    for i, layer in layers.items():
+        for _, fields in sorted(layer, key=lambda pair: pair[0]):  # the newest value of each field wins
+            previous.setdefault(i, {}).update(fields)
+    return Known(stored, previous)
+
+
+@dataclass(slots=True)
+class TotalsPlan:
+    """What a commit writes per id: `final` once its increments are published, `held` (its previous
+    totals plus first-seen baselines) while they are not; only ids whose totals item would change."""
+
+    stored: dict[str, dict[str, int]]
+    final: dict[str, dict[str, int]]
+    held: dict[str, dict[str, int]]
+    unit_of: dict[str, int]  # id -> index of its unit
+
+    def writes(self, units_published: int | None = None) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for ai_llm_id, totals in self.final.items():
+            if units_published is not None and self.unit_of.get(ai_llm_id, -1) >= units_published:
+                totals = self.held.get(ai_llm_id, {})
+            if totals and totals != self.stored.get(ai_llm_id):
+                out[ai_llm_id] = totals
+        return out
+
+
+def plan_totals(result: Increments, known: Known) -> TotalsPlan:
+    final = split_totals(result.totals)
+    baselined = split_totals({key: result.totals[key] for key in result.baselined})
+    unit_of: dict[str, int] = {}
+    for index, point in enumerate(result.datapoints):
+        if index == 0 or point.dimensions != result.datapoints[index - 1].dimensions:
+            unit_of[result.keys[index].rpartition("/")[0]] = len(unit_of)
+    held = {i: {**known.previous.get(i, {}), **baselined.get(i, {})} for i in unit_of}
+    return TotalsPlan(known.stored, final, held, unit_of)
+
+
+def id_units(result: Increments, plan: TotalsPlan) -> tuple[Unit, ...]:
+    """One unit per id (its datapoints are contiguous), each with what to write once it is published."""
     units: list[Unit] = []
     points = result.datapoints
     for index, point in enumerate(points):
         if index + 1 == len(points) or points[index + 1].dimensions != point.dimensions:
-            units.append(Unit(index + 1, totals=PrefixTotals(before, result.totals, result.keys, index + 1)))
+            units.append(Unit(index + 1, totals=IdTotals(partial(plan.writes, len(units) + 1))))
     return tuple(units)
 
 
+def response_ids(
+    run: Run, series: str, entries: list[dict[str, Any]], only_id: str | None
+) -> list[dict[str, Any]]:
+    """The entries this series collects, one per id (the first), ids that fit a checkpoint key."""
+    kept: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        ai_llm_id = str(entry.get("aiLlmId") or only_id or UNFILTERED_ID)
+        if (only_id is not None and ai_llm_id != only_id) or ai_llm_id in kept:
+            continue
+        if not key_fits(ai_llm_id):
+            run.invalid_value(series, {"ai_llm_id": ai_llm_id[:100], "field": "aiLlmId", "value": "too long"})
+            continue
+        kept[ai_llm_id] = entry
+    return list(kept.values())
+
+
 def _series(run: Run, http: HttpClient, ai_llm_id: str | None) -> None:
-    series = f"stats/{ai_llm_id}" if ai_llm_id else "stats"
+    series = f"{UNFILTERED_SERIES}/{ai_llm_id}" if ai_llm_id else UNFILTERED_SERIES
 
     def plan(checkpoint: Any) -> str:
         return "stats"  # always due: every run reads the totals
 
-    def fetch(_plan: str, checkpoint: Any) -> SeriesOutput:
+    def fetch(_plan: str, checkpoint: Checkpoint) -> SeriesOutput:
         body = http.get_json(STATS_PATH, {"aiLlmId": ai_llm_id} if ai_llm_id else None)
-        entries = stats_entries(body)
-        if ai_llm_id and not any(str(entry.get("aiLlmId") or ai_llm_id) == ai_llm_id for entry in entries):
+        entries = response_ids(run, series, stats_entries(body), ai_llm_id)
+        if ai_llm_id and not entries:
             run.log.warning(
                 "no stats for the configured aiLlmId", extra={"series": series, "ai_llm_id": ai_llm_id}
             )
-        result = increments(entries, checkpoint.totals, run.now_ms, ai_llm_id)
+        ids = [str(entry.get("aiLlmId") or ai_llm_id or UNFILTERED_ID) for entry in entries]
+        known = load_known(run.store, checkpoint, ids)
+        result = increments(entries, known.flat(), run.now_ms, ai_llm_id)
         for detail in result.invalid:
             run.invalid_value(series, detail)
         if result.resets:
@@ -187,11 +301,11 @@ def _series(run: Run, http: HttpClient, ai_llm_id: str | None) -> None:
             )
         if result.baselined:
             run.log.info(
-                "baseline stored, nothing published", extra={"series": series, "fields": result.baselined}
+                "baseline stored, nothing published",
+                extra={"series": series, "fields": result.baselined[:100], "count": len(result.baselined)},
             )
-        return SeriesOutput(
-            result.datapoints, totals=result.totals, units=id_units(result, checkpoint.totals)
-        )
+        totals = plan_totals(result, known)
+        return SeriesOutput(result.datapoints, totals=IdTotals(totals.writes), units=id_units(result, totals))
 
     run.process_series(series, plan, fetch)
 

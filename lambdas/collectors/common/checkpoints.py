@@ -7,9 +7,16 @@ One item per (`source`, `series`) in `CHECKPOINT_TABLE_NAME` (keys from `shared.
 | `version` | N | bumped by every claim, commit and release: the optimistic lock |
 | `mark` | N | high-water mark, epoch ms (end of the last published window, start of the last published
   bucket/day, last gauge tick) |
-| `totals` | M of S | last cumulative values (Flashback), as decimal strings: exact at any size |
 | `pending` | M | the claim in flight: `run_id`, `claimed_at` (epoch ms), `target` (what it publishes) |
 | `updated_at`, `updated_by` | N, S | the last commit |
+| `totals` | M of S | previous layout only (Flashback's `"<id>/<field>"` totals): read to migrate, removed by
+  the next commit |
+
+Per-key state lives in items of its own beside the series item (`checkpoint_items.py`): Flashback keeps
+one item per LLM id, (`flashback`, `totals/<id>`) with `totals` (M of S: field -> exact decimal string)
+and `updated_at`/`updated_by`, read with BatchGetItem after the fetch and written by the series' commit
+(TransactWriteItems chunks of 99 ids, each guarded by this claim, the last one carrying the commit). An
+item never grows with the number of ids (< 33 KB each, DynamoDB allows 400 KB).
 
 The protocol, per series and run (the runner claims and fetches every due series first, then publishes
 them together in shared PutMetricData calls, then commits each one):
@@ -26,8 +33,8 @@ them together in shared PutMetricData calls, then commits each one):
    between units.
 3. **commit**: set the new `mark`/`totals`, remove `pending`, `version + 1`, on the condition that the
    version and `pending.run_id` are still ours. When only the first units' calls were accepted, the commit
-   sets the mark of the last of those units, or for Flashback the new totals of those ids only (the rest
-   follows next run). A failed fetch, or a publish in
+   sets the mark of the last of those units, or for Flashback writes the new totals of those ids only (the
+   rest follows next run). A failed fetch, or a publish in
    which no unit was accepted, **releases** the claim instead (remove `pending`, `version + 1`), so the
    next run retries at once and nothing is lost.
 
@@ -40,8 +47,11 @@ datapoint twice. Two duplicates are left, both bounded:
   each call, so that is the series whose calls had just completed (about one call, <= 1000 datapoints,
   plus the earlier units of a series that straddles into it); per series it is at most one run's batch:
   `LAUNCHDARKLY_MAX_WINDOWS_PER_RUN` AI Config windows, the usage buckets and Perf days of that run, one
-  Perf gauge tick, one Flashback increment. (Series claimed and fetched but not yet published when the
-  run dies publish nothing; they wait for the lease, then are read again.)
+  Perf gauge tick, one Flashback increment per id. A Flashback commit of more than 99 changed ids takes
+  several transactions: a run that dies (or whose commit fails) between two of them has written the
+  totals of the first chunks' ids, so the next run republishes only the other ids' increments. (Series
+  claimed and fetched but not yet published when the run dies publish nothing; they wait for the lease,
+  then are read again.)
 - a single unit with more than 1000 datapoints (or spanning namespaces) needs calls of its own; if one
   of them fails after another was accepted, the unit is republished whole by the next run, so its
   accepted part counts twice. The vendors' units are far smaller (12 datapoints per AI Config window, 8
@@ -60,7 +70,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -98,8 +108,9 @@ class Checkpoint:
     series: str
     version: int = 0  # 0: no item yet
     mark: int | None = None
-    totals: Mapping[str, int] = field(default_factory=dict)
+    totals: Mapping[str, int] = field(default_factory=dict)  # the previous layout's (Flashback migration)
     pending: Pending | None = None
+    updated_at: int | None = None  # epoch ms of the last commit
 
     def busy(self, now_ms: int, lease_ms: int, run_id: str) -> bool:
         """True when another run's claim is still within its lease."""
@@ -115,6 +126,13 @@ class Claim:
     checkpoint: Checkpoint
     run_id: str
     version: int  # the item's version once the claim is written
+
+
+@runtime_checkable
+class ItemTotals(Protocol):
+    """Totals kept in per-key items (`checkpoint_items.IdTotals`): they write themselves with the commit."""
+
+    def commit_items(self, store: CheckpointStore, claim: Claim, now_ms: int, mark: int | None) -> None: ...
 
 
 def _name(checkpoint: Checkpoint) -> str:
@@ -144,6 +162,10 @@ class CheckpointStore:
         self.table = table_name
         self._dynamodb = dynamodb
         self.lease_ms = lease_seconds * 1000
+
+    def client(self) -> Any:
+        """The low-level DynamoDB client (also used by `checkpoint_items`)."""
+        return self._dynamodb()
 
     @staticmethod
     def _key(source: str, series: str) -> dict[str, Any]:
@@ -175,7 +197,8 @@ class CheckpointStore:
                 claimed_at_ms=int(raw["claimed_at"]["N"]),
                 target=raw.get("target", {}).get("S", ""),
             )
-        return Checkpoint(source, series, version, mark, totals, pending)
+        updated_at = int(item["updated_at"]["N"]) if "updated_at" in item else None
+        return Checkpoint(source, series, version, mark, totals, pending, updated_at)
 
     def claim(self, checkpoint: Checkpoint, run_id: str, now_ms: int, target: str = "") -> Claim:
         """Take the series for this run, or raise ClaimLost."""
@@ -226,7 +249,15 @@ class CheckpointStore:
         mark: int | None = None,
         totals: Mapping[str, int] | None = None,
     ) -> None:
-        """Advance the checkpoint and drop the claim, or raise CommitConflict."""
+        """Advance the checkpoint and drop the claim, or raise CommitConflict.
+
+        `totals` must be per-key totals (`ItemTotals`, written in their own items with the commit): a map
+        of every key in the series item would outgrow DynamoDB's 400 KB item limit."""
+        if isinstance(totals, ItemTotals):
+            totals.commit_items(self, claim, now_ms, mark)
+            return
+        if totals is not None:
+            raise TypeError("checkpoint totals are kept per key: pass checkpoint_items.IdTotals")
         sets = ["#v = :new", "updated_at = :now", "updated_by = :run"]
         values: dict[str, Any] = {
             ":expected": {"N": str(claim.version)},
@@ -237,9 +268,6 @@ class CheckpointStore:
         if mark is not None:
             sets.append("#m = :mark")
             values[":mark"] = {"N": str(int(mark))}
-        if totals is not None:
-            sets.append("totals = :totals")
-            values[":totals"] = {"M": {name: {"S": str(int(value))} for name, value in totals.items()}}
         try:
             self._update(
                 claim.checkpoint,
@@ -251,10 +279,11 @@ class CheckpointStore:
             )
         except CommitConflict:
             # Same as in claim: a retried write that had succeeded is a commit, not a conflict.
-            if not self._committed_by(claim):
+            if not self.committed_by(claim):
                 raise
 
-    def _committed_by(self, claim: Claim) -> bool:
+    def committed_by(self, claim: Claim) -> bool:
+        """True when the series item shows this claim's commit (read back after a retried write)."""
         try:
             item = (
                 self._dynamodb()

@@ -24,13 +24,14 @@ def run() -> dict[str, Any]:
     return flashback_collector.handler(scheduled_event(), Context())
 
 
-def stored_totals(aws: dict[str, Any], series: str = "stats") -> dict[str, str]:
+def stored_totals(aws: dict[str, Any], ai_llm_id: str = ID) -> dict[str, str]:
+    """The id's totals item, keyed `<id>/<field>`: decimal strings, exact."""
     item = aws["dynamodb"].get_item(
         TableName=TABLE,
-        Key={CHECKPOINT_PARTITION_KEY: {"S": "flashback"}, CHECKPOINT_SORT_KEY: {"S": series}},
+        Key={CHECKPOINT_PARTITION_KEY: {"S": "flashback"}, CHECKPOINT_SORT_KEY: {"S": f"totals/{ai_llm_id}"}},
         ConsistentRead=True,
     )["Item"]
-    return {k: v["S"] for k, v in item["totals"]["M"].items()}
+    return {f"{ai_llm_id}/{k}": v["S"] for k, v in item["totals"]["M"].items()}
 
 
 def test_given_first_sight_then_increments_then_a_reset_when_collected_then_cloudwatch_holds_the_increases(

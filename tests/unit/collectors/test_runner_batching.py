@@ -407,53 +407,6 @@ def test_given_default_settings_when_budgeting_then_launchdarkly_fits_300s_and_p
     )  # Perf/Flashback, as before
 
 
-def test_given_unfiltered_flashback_over_two_calls_when_the_second_fails_then_no_increment_repeats() -> None:
-    from collectors.flashback import id_units, increments
-
-    ids = [f"llm-{i:03d}" for i in range(130)]  # 130 ids x 8 fields = 1,040 increments: calls of 1000 + 40
-    vendor = {ai_llm_id: dict.fromkeys(mc.FLASHBACK_FIELDS, 10) for ai_llm_id in ids}
-    grown: Counter[tuple[str, str]] = Counter()
-
-    def grow(by: int) -> None:
-        for ai_llm_id in ids:
-            for name in mc.FLASHBACK_FIELDS:
-                vendor[ai_llm_id][name] += by
-                grown[(ai_llm_id, mc.FLASHBACK_FIELDS[name].name)] += by
-
-    def collect(run: Run) -> None:
-        def fetch(plan: Any, checkpoint: Checkpoint) -> SeriesOutput:
-            entries = [{"aiLlmId": i, **{k: str(v) for k, v in vendor[i].items()}} for i in ids]
-            result = increments(entries, checkpoint.totals, run.now_ms)
-            return SeriesOutput(
-                result.datapoints, totals=result.totals, units=id_units(result, checkpoint.totals)
-            )
-
-        run.process_series("stats", lambda checkpoint: "stats", fetch)
-
-    store = MemoryStore()
-    cloudwatch = StubCloudWatch()
-    invoke(store, cloudwatch, collect)  # baseline: nothing published
-    grow(5)
-    cloudwatch.attempts = 0
-    cloudwatch.fail = lambda n: n == 2  # the second call of this run: the last 5 ids' 40 increments
-    failed = invoke(store, cloudwatch, collect)
-
-    assert failed["series"] == {"partial": 1} and failed["datapoints_published"] == 1000
-    totals = store.load("launchdarkly", "stats").totals
-    assert totals["llm-124/totalApiCalls"] == 15 and totals["llm-125/totalApiCalls"] == 10  # 125 ids advanced
-
-    grow(2)
-    cloudwatch.fail = lambda n: False
-    invoke(store, cloudwatch, collect)
-
-    published: Counter[tuple[str, str]] = Counter()
-    for call in cloudwatch.calls:
-        for datum in call["MetricData"]:
-            if call["Namespace"] == mc.NS_FLASHBACK:
-                published[(datum["Dimensions"][0]["Value"], datum["MetricName"])] += int(datum["Value"])
-    assert published == grown  # every increment exactly once
-
-
 # --- an unknown PutMetricData outcome: never resent, counted, at most one call's gap ---------------------
 @pytest.mark.parametrize("stored", [True, False])
 def test_given_a_call_whose_answer_is_lost_when_runs_follow_then_nothing_repeats_and_at_most_it_is_missing(

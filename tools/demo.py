@@ -161,7 +161,7 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     _forget_container_state()
     stack.callback(_forget_container_state)
     enable_percentiles()
-    enforce_retention_rule()  # the report and the picture must ask for periods CloudWatch answers
+    stack.callback(enforce_retention_rule())  # the report must ask for periods CloudWatch answers
     now = time.time()
     fakes = dc.start_vendor_fakes(stack, now - 900)
     vendors = ", ".join(f"{name} {fake.endpoint}" for name, fake in fakes.by_source().items())

@@ -16,7 +16,7 @@ None is used by the Lambdas or the stack: in AWS, CloudWatch itself does both.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,14 +109,17 @@ def enable_percentiles() -> None:
     setattr(statistics, "_aigateway_percentiles", True)  # noqa: B010
 
 
-def enforce_retention_rule() -> None:
+def enforce_retention_rule() -> Callable[[], None]:
     """Patch moto's CloudWatch (in this process): a GetMetricData query or a GetMetricStatistics call
-    whose period CloudWatch's retention rule forbids for its start time returns no datapoints."""
+    whose period CloudWatch's retention rule forbids for its start time returns no datapoints.
+
+    Returns the undo (the patch is process-wide: a caller that shares its process, the demo run inside
+    the test suite, must remove it when done). Nested calls are no-ops whose undo does nothing."""
     from moto.cloudwatch import models
 
     backend = models.CloudWatchBackend
     if getattr(backend, "_aigateway_retention", False):
-        return
+        return lambda: None
     original_data, original_statistics = backend.get_metric_data, backend.get_metric_statistics
 
     def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: datetime, *args: Any,
@@ -144,6 +147,13 @@ def enforce_retention_rule() -> None:
     setattr(backend, "get_metric_data", get_metric_data)  # noqa: B010 - patching moto
     setattr(backend, "get_metric_statistics", get_metric_statistics)  # noqa: B010
     setattr(backend, "_aigateway_retention", True)  # noqa: B010
+
+    def undo() -> None:
+        setattr(backend, "get_metric_data", original_data)  # noqa: B010
+        setattr(backend, "get_metric_statistics", original_statistics)  # noqa: B010
+        setattr(backend, "_aigateway_retention", False)  # noqa: B010
+
+    return undo
 
 
 def _utc(moment: datetime) -> datetime:

@@ -22,8 +22,9 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 def cloudwatch(aws: MotoServer) -> Iterator[Any]:
-    enforce_retention_rule()  # moto answers every period; CloudWatch answers none that breaks the rule
+    undo = enforce_retention_rule()  # moto answers every period; CloudWatch answers none that breaks the rule
     yield boto3.client("cloudwatch", endpoint_url=aws.endpoint)
+    undo()
     aws.reset()  # moto's backends are shared in-process: leave no datapoint to a later test's report
 
 

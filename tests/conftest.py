@@ -66,6 +66,16 @@ def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mo
     reset_clients()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _moto_starts_empty_in_every_module(moto_server: MotoServer) -> None:
+    """moto's backends are process-wide: every moto server of the process (the session one, the demo's own in
+    tests/e2e) serves the same accounts, and `aws` or the reliability lab reset them only when a test starts.
+    A module-scoped fixture (the demo run) would see what an earlier module left, e.g. flashback series from
+    test_shared_batches in the demo's report. Serially tests/e2e ran first; under xdist any module may, so
+    each module starts from an empty account, as the first module of a run does."""
+    moto_server.reset()
+
+
 @pytest.fixture(autouse=True)
 def _retention_rule_ends_with_its_test() -> Iterator[None]:
     """`tools.local_cloudwatch.enforce_retention_rule()` patches moto's CloudWatch for the rest of the process

@@ -1,9 +1,11 @@
-"""Test-wide setup: offline AWS credentials, moto's server and the loopback Bedrock on 127.0.0.1."""
+"""Test-wide setup: offline AWS credentials, moto's server and the loopback Bedrock on 127.0.0.1, and which
+tests share a worker when pytest-xdist runs the suite in parallel (`make test` runs `pytest -n <cores+1>`)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -64,6 +66,35 @@ def aws(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mo
     reset_clients()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _moto_starts_empty_in_every_module(moto_server: MotoServer) -> None:
+    """moto's backends are process-wide: every moto server of the process (the session one, the demo's own in
+    tests/e2e) serves the same accounts, and `aws` or the reliability lab reset them only when a test starts.
+    A module-scoped fixture (the demo run) would see what an earlier module left, e.g. flashback series from
+    test_shared_batches in the demo's report. Serially tests/e2e ran first; under xdist any module may, so
+    each module starts from an empty account, as the first module of a run does."""
+    moto_server.reset()
+
+
+@pytest.fixture(autouse=True)
+def _retention_rule_ends_with_its_test() -> Iterator[None]:
+    """`tools.local_cloudwatch.enforce_retention_rule()` patches moto's CloudWatch for the rest of the process
+    (tests/unit/tools/test_report_retention.py calls it). A later test on the same process that reads 60 s
+    periods from 15 days back (tests/integration/collectors/helpers.stats) then gets no datapoints. A serial
+    run happened to call it last; under xdist any module can follow it on that worker, so undo it here."""
+    from moto.cloudwatch import models
+
+    names = ("get_metric_data", "get_metric_statistics", "_aigateway_retention")
+    before = {name: models.CloudWatchBackend.__dict__.get(name) for name in names}
+    yield
+    for name, value in before.items():
+        if value is None:
+            if name in models.CloudWatchBackend.__dict__:
+                delattr(models.CloudWatchBackend, name)
+        else:
+            setattr(models.CloudWatchBackend, name, value)
+
+
 @pytest.fixture
 def bedrock(fake_bedrock: FakeBedrock, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBedrock]:
     fake_bedrock.reset()
@@ -88,3 +119,57 @@ def chat_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     get_settings.cache_clear()
     chatbot_handler.dependencies.cache_clear()
+
+
+# --- Parallel runs (pytest-xdist) ----------------------------------------------------------------------
+# Every worker is its own pytest session: session and module fixtures are built once per worker that
+# runs a test needing them. So tests sharing an expensive fixture must land on one worker. xdist's
+# `--dist loadgroup` with `xdist_group` marks added from a conftest hook is not reliable
+# (pytest-dev/pytest-xdist#1241, #1295), so the controller's scheduler groups by path instead: one work unit
+# per test module (module fixtures such as the demo run in tests/e2e/test_demo_pipeline.py are built once),
+# except for these directories, one unit each:
+SHARED_DIRECTORIES = (
+    "tests/infra/",  # the session `assembly`: one CDK synth (with cdk-nag) of two stacks, ~13 s
+)
+# Longest units first (measured with `--durations=0`, each 25-110 s with two workers), so no worker is left
+# alone with a minute-long unit at the end; the others follow, most tests first. A stale entry only
+# changes the order, never the grouping.
+HEAVY_FIRST = (
+    "tests/integration/collectors/test_shared_batches.py",
+    "tests/reliability/test_fault_matrix.py",
+    "tests/e2e/test_demo_pipeline.py",  # its module fixture runs the whole demo
+    "tests/reliability/test_collector_properties.py",
+    "tests/infra/",
+    "tests/reliability/test_secrets_never_leak.py",
+    "tests/integration/collectors/test_exactly_once.py",
+    "tests/reliability/test_chat_properties.py",
+)
+
+
+def xdist_unit(nodeid: str) -> str:
+    """The work unit of a test: its shared directory or its module."""
+    path = nodeid.split("::", 1)[0]
+    return next((d for d in SHARED_DIRECTORIES if path.startswith(d)), path)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: the hook exists only with xdist installed
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getoption("dist") != "load":  # `-n N` alone means load; an explicit other --dist is obeyed
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class UnitScheduling(LoadScopeScheduling):
+        """xdist's scope scheduler (a unit runs wholly on one worker), with our units and order."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_unit(nodeid)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            def rank(unit: str) -> tuple[int, int]:
+                heavy = HEAVY_FIRST.index(unit) if unit in HEAVY_FIRST else len(HEAVY_FIRST)
+                return heavy, -len(self.workqueue[unit])
+
+            self.workqueue.move_to_end(min(self.workqueue, key=rank), last=False)
+            super()._assign_work_unit(node)
+
+    return UnitScheduling(config, log)

@@ -76,25 +76,6 @@ def _moto_starts_empty_in_every_module(moto_server: MotoServer) -> None:
     moto_server.reset()
 
 
-@pytest.fixture(autouse=True)
-def _retention_rule_ends_with_its_test() -> Iterator[None]:
-    """`tools.local_cloudwatch.enforce_retention_rule()` patches moto's CloudWatch for the rest of the process
-    (tests/unit/tools/test_report_retention.py calls it). A later test on the same process that reads 60 s
-    periods from 15 days back (tests/integration/collectors/helpers.stats) then gets no datapoints. A serial
-    run happened to call it last; under xdist any module can follow it on that worker, so undo it here."""
-    from moto.cloudwatch import models
-
-    names = ("get_metric_data", "get_metric_statistics", "_aigateway_retention")
-    before = {name: models.CloudWatchBackend.__dict__.get(name) for name in names}
-    yield
-    for name, value in before.items():
-        if value is None:
-            if name in models.CloudWatchBackend.__dict__:
-                delattr(models.CloudWatchBackend, name)
-        else:
-            setattr(models.CloudWatchBackend, name, value)
-
-
 @pytest.fixture
 def bedrock(fake_bedrock: FakeBedrock, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBedrock]:
     fake_bedrock.reset()

@@ -9,8 +9,8 @@ One item per (`source`, `series`) in `CHECKPOINT_TABLE_NAME` (keys from `shared.
   bucket/day, last gauge tick) |
 | `pending` | M | the claim in flight: `run_id`, `claimed_at` (epoch ms), `target` (what it publishes) |
 | `updated_at`, `updated_by` | N, S | the last commit |
-| `totals` | M of S | previous layout only (Flashback's `"<id>/<field>"` totals): read to migrate, removed by
-  the next commit |
+| `totals` | M of S | a few named values of the series (at most `MAX_INLINE_TOTALS`: Perf's `oldest` published
+  day); Flashback's previous layout (`"<id>/<field>"` totals): read to migrate, removed by the next commit |
 
 Per-key state lives in items of its own beside the series item (`checkpoint_items.py`): Flashback keeps
 one item per LLM id, (`flashback`, `totals/<id>`) with `totals` (M of S: field -> exact decimal string)
@@ -77,6 +77,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shared.table_schema import CHECKPOINT_PARTITION_KEY, CHECKPOINT_SORT_KEY
 
 DEFAULT_LEASE_SECONDS = 600
+MAX_INLINE_TOTALS = 16  # named values a series item may hold itself (not one per id)
 
 
 class CheckpointError(Exception):
@@ -251,13 +252,17 @@ class CheckpointStore:
     ) -> None:
         """Advance the checkpoint and drop the claim, or raise CommitConflict.
 
-        `totals` must be per-key totals (`ItemTotals`, written in their own items with the commit): a map
-        of every key in the series item would outgrow DynamoDB's 400 KB item limit."""
+        Totals that grow with the data (a key per id) are `ItemTotals`, written in their own items with the
+        commit: a map of every key in the series item would outgrow DynamoDB's 400 KB item limit. A plain
+        map of at most `MAX_INLINE_TOTALS` named values (Perf's oldest published day) stays in the series
+        item."""
         if isinstance(totals, ItemTotals):
             totals.commit_items(self, claim, now_ms, mark)
             return
-        if totals is not None:
-            raise TypeError("checkpoint totals are kept per key: pass checkpoint_items.IdTotals")
+        if totals is not None and len(totals) > MAX_INLINE_TOTALS:
+            raise TypeError(
+                f"{len(totals)} totals in one item: totals per key go in their own items (checkpoint_items)"
+            )
         sets = ["#v = :new", "updated_at = :now", "updated_by = :run"]
         values: dict[str, Any] = {
             ":expected": {"N": str(claim.version)},
@@ -268,6 +273,9 @@ class CheckpointStore:
         if mark is not None:
             sets.append("#m = :mark")
             values[":mark"] = {"N": str(int(mark))}
+        if totals is not None:
+            sets.append("totals = :totals")
+            values[":totals"] = {"M": {name: {"S": str(int(value))} for name, value in totals.items()}}
         try:
             self._update(
                 claim.checkpoint,

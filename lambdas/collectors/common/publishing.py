@@ -39,7 +39,8 @@ class Unit:
     A unit is what a checkpoint can stand between: an AI Config window (mark = the window's end), a
     usage bucket or a Perf day (mark = its start; an older Perf day backfilled: totals = the oldest day
     covered), one Flashback id (totals = an `IdTotals`: the per-id items to write once that id and the
-    earlier ones are published, see `checkpoint_items.py`). `end` indexes `SeriesOutput.datapoints` just past the unit's last datapoint.
+    earlier ones are published, see `checkpoint_items.py`). `end` indexes `SeriesOutput.datapoints`
+    just past the unit's last datapoint.
     """
 
     end: int

@@ -117,7 +117,7 @@ def _caller() -> str:
 def _hold_seconds() -> float:
     """How long this request's reservation may stay unsettled: the invocation's time left plus a margin."""
     context = app.lambda_context
-    remaining = limits.LAMBDA_MAX_TIMEOUT_SECONDS
+    remaining = float(limits.LAMBDA_MAX_TIMEOUT_SECONDS)
     if context is not None:
         remaining = context.get_remaining_time_in_millis() / 1000.0
     return max(0.0, remaining) + limits.HOLD_MARGIN_SECONDS

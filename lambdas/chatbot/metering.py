@@ -149,9 +149,9 @@ class Tab:
         if not self.slots or store is None:
             return
         need = worst_case(request, self._meter.default_max_output, self._meter.prices or {})
-        until = self._meter.wall() + self._hold_seconds
+        now = self._meter.wall()
         try:
-            store.reserve(self.caller, self._request_id, self.slots, need, until)
+            store.reserve(self.caller, self._request_id, self.slots, need, now + self._hold_seconds, now)
         except LimitExceeded as exc:
             self.used = {r.slot.window.id: r.used for r in exc.refusals if r.used is not None}
             refusal = deciding(exc.refusals)

@@ -161,6 +161,25 @@ def answer_chat(
             )
 
     _reserve(deps, tab, request, record)
+    try:
+        return _live(request, deps, started, request_id, key, tab, record)
+    except ChatError:
+        raise  # a model failure: already settled (its hold released) and published
+    except Exception:
+        tab.settle()  # an unexpected error must not leave its hold to be swept
+        raise
+
+
+def _live(
+    request: ChatRequest,
+    deps: Dependencies,
+    started: float,
+    request_id: str,
+    key: str,
+    tab: Tab,
+    record: Callable[..., AnswerRecord],
+) -> ChatAnswer:
+    """Answer from the model (its reservation already held), settle the charge and publish."""
     call = converse_request(request.model_id, request.message, request.system, tab.max_tokens(request))
     try:
         live = stream_answer(deps.bedrock(), call, started, deps.clock)
@@ -170,18 +189,16 @@ def answer_chat(
         tab.settle()  # releases the hold: a failed call charges nothing
         deps.publish(record(error_code=failure.code, **_limit_fields(tab)))
         raise ChatError(status, code, f"{request.model_id}: {failure.code}: {failure.message}") from failure
-    except Exception:
-        tab.settle()  # an unexpected error must not leave its hold to be swept
-        raise
 
-    if request.use_cache and live.complete:
-        cache_error = _store(deps, key, request, live) or cache_error
+    cache_error = request.use_cache and live.complete and _store(deps, key, request, live)
     cost = estimated_cost(request.model_id, live.usage, deps.prices)
     tab.settle(live.usage, cost)
+    fields = _limit_fields(tab)
+    if cache_error:
+        fields["cache_error"] = True
     answered = record(
-        False, live.usage, ttft_ms=live.ttft_ms, cost_usd=cost, stop_reason=live.stop_reason,
-        **_limit_fields(tab),
-    )  # fmt: skip
+        False, live.usage, ttft_ms=live.ttft_ms, cost_usd=cost, stop_reason=live.stop_reason, **fields
+    )
     deps.publish(answered)
     return ChatAnswer(
         live.text, request.model_id, False, live.usage, answered.latency_ms, request_id, tab.block

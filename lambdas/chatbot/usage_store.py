@@ -70,7 +70,9 @@ class LimitExceeded(Exception):
 
 
 def _n(value: int | Decimal) -> dict[str, str]:
-    return {"N": str(value)}
+    # Plain digits, never exponent notation ("0E-12", which moto cannot parse): DynamoDB's number format.
+    text = str(value) if isinstance(value, int) else format(value.normalize() + 0, "f")
+    return {"N": text}
 
 
 def _number(item: Mapping[str, Any], name: str) -> Decimal:
@@ -112,15 +114,10 @@ class UsageStore:
     """One caller's usage items. Every failure to reach the table surfaces as MeteringUnavailable."""
 
     def __init__(
-        self,
-        table_name: str,
-        dynamodb: Callable[[], Any],
-        now: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        self, table_name: str, dynamodb: Callable[[], Any], sleep: Callable[[float], None] = time.sleep
     ) -> None:
         self._table = table_name
         self._dynamodb = dynamodb
-        self._now = now
         self._sleep = sleep
 
     def _key(self, caller: str, window: Window) -> dict[str, Any]:
@@ -154,9 +151,10 @@ class UsageStore:
         }
 
     def reserve(
-        self, caller: str, request_id: str, slots: Sequence[Slot], need: Charge, until: float
+        self, caller: str, request_id: str, slots: Sequence[Slot], need: Charge, until: float, now: float
     ) -> None:
-        """Hold `need` in every slot's window at once, or raise LimitExceeded (nothing held)."""
+        """Hold `need` until `until` in every slot's window at once, or raise LimitExceeded (nothing held).
+        `now` (epoch seconds) decides which holds have expired."""
         too_large = [
             Refusal(slot, measure, need, too_large=True)
             for slot in slots
@@ -176,7 +174,7 @@ class UsageStore:
                 self._pause(attempt)  # a conflict or throttling: nothing was refused
                 continue
             if not swept and self._sweep(
-                caller, [(slot.window, reason.get("Item") or {}) for slot, reason in failed]
+                caller, [(slot.window, reason.get("Item") or {}) for slot, reason in failed], now
             ):
                 swept = True
                 continue
@@ -193,9 +191,8 @@ class UsageStore:
         measure = next((m for m in slot.measures() if held.of(m) > slot.room(m, need)), slot.measures()[0])
         return Refusal(slot, measure, need, used=charged(item) if item else None)
 
-    def _sweep(self, caller: str, failed: Sequence[tuple[Window, Mapping[str, Any]]]) -> bool:
-        """Remove the expired holds of the items that refused; True when there were any."""
-        now = self._now()
+    def _sweep(self, caller: str, failed: Sequence[tuple[Window, Mapping[str, Any]]], now: float) -> bool:
+        """Remove the holds expired at `now` of the items that refused; True when there were any."""
         found = False
         for window, item in failed:
             expired = {name: hold for name, (hold, until) in holds(item).items() if until < now}

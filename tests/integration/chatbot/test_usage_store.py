@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chatbot.limits import Charge, Slot
+from chatbot.limits import Charge, Slot, to_usd
 from chatbot.usage_store import LimitExceeded, MeteringUnavailable, UsageStore, holds
 from chatbot.windows import USAGE_TTL_GRACE_SECONDS, windows_at
 from tests.fakes.chat_fakes import ManualClock
@@ -28,8 +28,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def store(usage_table: Any, clock: ManualClock) -> UsageStore:
-    return UsageStore(USAGE_TABLE, lambda: usage_table, now=clock, sleep=lambda _: None)
+def store(usage_table: Any) -> UsageStore:
+    return UsageStore(USAGE_TABLE, lambda: usage_table, sleep=lambda _: None)
 
 
 def _item(dynamodb: Any, window_id: str, caller: str = ALICE) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def test_given_room_when_reserving_then_every_limited_window_holds_the_worst_cas
     store: UsageStore, usage_table: Any
 ) -> None:
     slots = (Slot(HOUR, tokens=1000), Slot(DAY, usd=Decimal("2")))
-    store.reserve(ALICE, "r1", slots, Charge(300, Decimal("0.25")), until=NOW + 90)
+    store.reserve(ALICE, "r1", slots, Charge(300, Decimal("0.25")), until=NOW + 90, now=NOW)
     for window in (HOUR, DAY):
         item = _item(usage_table, window.id)
         assert (_n(item, "reserved_tokens"), _n(item, "reserved_usd")) == (300, Decimal("0.25"))
@@ -59,11 +59,11 @@ def test_given_one_window_full_when_reserving_then_refused_naming_it_and_nothing
     store: UsageStore, usage_table: Any
 ) -> None:
     slots = (Slot(HOUR, tokens=1000), Slot(DAY, tokens=1200))
-    store.reserve(ALICE, "r1", slots, Charge(600), until=NOW + 90)
+    store.reserve(ALICE, "r1", slots, Charge(600), until=NOW + 90, now=NOW)
     store.settle(ALICE, "r1", WINDOWS, {HOUR.id, DAY.id}, Charge(600), Charge(500))
-    store.reserve(ALICE, "r2", (Slot(DAY, tokens=1200),), Charge(600), until=NOW + 90)  # day: 1100
+    store.reserve(ALICE, "r2", (Slot(DAY, tokens=1200),), Charge(600), until=NOW + 90, now=NOW)  # day: 1100
     with pytest.raises(LimitExceeded) as refused:
-        store.reserve(ALICE, "r3", slots, Charge(200), until=NOW + 90)
+        store.reserve(ALICE, "r3", slots, Charge(200), until=NOW + 90, now=NOW)
     (refusal,) = refused.value.refusals
     assert (refusal.slot.window, refusal.measure, refusal.used) == (DAY, "tokens", Charge(500))
     assert not refusal.too_large
@@ -76,18 +76,18 @@ def test_given_room_left_equal_to_need_when_reserving_then_admitted_and_one_more
 ) -> None:
     slots = (Slot(HOUR, tokens=1000),)
     for request in range(4):
-        store.reserve(ALICE, f"r{request}", slots, Charge(250), until=NOW + 90)
+        store.reserve(ALICE, f"r{request}", slots, Charge(250), until=NOW + 90, now=NOW)
     with pytest.raises(LimitExceeded):
-        store.reserve(ALICE, "r4", slots, Charge(1), until=NOW + 90)
+        store.reserve(ALICE, "r4", slots, Charge(1), until=NOW + 90, now=NOW)
     assert _n(_item(usage_table, HOUR.id), "reserved_tokens") == 1000
 
 
 def test_given_usd_limit_when_reserving_then_usd_compared_exactly(store: UsageStore) -> None:
     slots = (Slot(DAY, tokens=10**6, usd=Decimal("0.3")),)
     for request in range(3):
-        store.reserve(ALICE, f"r{request}", slots, Charge(1, Decimal("0.1")), until=NOW + 90)
+        store.reserve(ALICE, f"r{request}", slots, Charge(1, Decimal("0.1")), until=NOW + 90, now=NOW)
     with pytest.raises(LimitExceeded) as refused:
-        store.reserve(ALICE, "r3", slots, Charge(1, Decimal("0.000000000001")), until=NOW + 90)
+        store.reserve(ALICE, "r3", slots, Charge(1, Decimal("0.000000000001")), until=NOW + 90, now=NOW)
     assert refused.value.refusals[0].measure == "usd"
 
 
@@ -95,7 +95,7 @@ def test_given_request_larger_than_the_limit_when_reserving_then_refused_without
     store: UsageStore, usage_table: Any
 ) -> None:
     with pytest.raises(LimitExceeded) as refused:
-        store.reserve(ALICE, "r1", (Slot(HOUR, tokens=100),), Charge(101), until=NOW + 90)
+        store.reserve(ALICE, "r1", (Slot(HOUR, tokens=100),), Charge(101), until=NOW + 90, now=NOW)
     assert refused.value.refusals[0].too_large
     assert _item(usage_table, HOUR.id) == {}
 
@@ -104,7 +104,7 @@ def test_given_reservation_when_settled_then_hold_replaced_by_the_actual_charge_
     store: UsageStore, usage_table: Any
 ) -> None:
     need, actual = Charge(900, Decimal("0.5")), Charge(120, Decimal("0.0123"))
-    store.reserve(ALICE, "r1", (Slot(DAY, tokens=5000),), need, until=NOW + 90)
+    store.reserve(ALICE, "r1", (Slot(DAY, tokens=5000),), need, until=NOW + 90, now=NOW)
     store.settle(ALICE, "r1", WINDOWS, {DAY.id}, need, actual)
     for window in WINDOWS:
         item = _item(usage_table, window.id)
@@ -125,7 +125,7 @@ def test_given_nothing_to_charge_nor_release_when_settled_then_no_write(
 def test_given_failed_call_when_settled_with_nothing_then_hold_released(
     store: UsageStore, usage_table: Any
 ) -> None:
-    store.reserve(ALICE, "r1", (Slot(HOUR, tokens=1000),), Charge(400), until=NOW + 90)
+    store.reserve(ALICE, "r1", (Slot(HOUR, tokens=1000),), Charge(400), until=NOW + 90, now=NOW)
     store.settle(ALICE, "r1", WINDOWS, {HOUR.id}, Charge(400), Charge())
     item = _item(usage_table, HOUR.id)
     assert (_n(item, "reserved_tokens"), _n(item, "charged_tokens"), holds(item)) == (0, 0, {})
@@ -136,11 +136,13 @@ def test_given_leaked_hold_when_full_then_refused_until_it_expires_then_swept_an
 ) -> None:
     slots = (Slot(HOUR, tokens=1000),)
     until = NOW + FakeLambdaContext().remaining_ms / 1000 + 60
-    store.reserve(ALICE, "killed", slots, Charge(800), until=until)  # never settled
+    store.reserve(ALICE, "killed", slots, Charge(800), until=until, now=clock.now)  # never settled
     with pytest.raises(LimitExceeded):
-        store.reserve(ALICE, "r2", slots, Charge(300), until=until)  # the hold is not expired yet
+        store.reserve(
+            ALICE, "r2", slots, Charge(300), until=until, now=clock.now
+        )  # the hold is not expired yet
     clock.now = until + 1
-    store.reserve(ALICE, "r3", slots, Charge(300), until=clock.now + 90)
+    store.reserve(ALICE, "r3", slots, Charge(300), until=clock.now + 90, now=clock.now)
     item = _item(usage_table, HOUR.id)
     assert set(holds(item)) == {"hold#r3"}
     assert _n(item, "reserved_tokens") == 300
@@ -150,11 +152,24 @@ def test_given_unknown_caller_when_read_then_zero_everywhere(store: UsageStore) 
     assert store.read("anonymous", (HOUR, DAY)) == {HOUR.id: Charge(), DAY.id: Charge()}
 
 
-def test_given_missing_table_when_metering_then_unavailable(usage_table: Any, clock: ManualClock) -> None:
-    missing = UsageStore("no-such-table", lambda: usage_table, now=clock)
+def test_given_missing_table_when_metering_then_unavailable(usage_table: Any) -> None:
+    missing = UsageStore("no-such-table", lambda: usage_table)
     with pytest.raises(MeteringUnavailable):
-        missing.reserve(ALICE, "r1", (Slot(HOUR, tokens=10),), Charge(1), until=NOW + 90)
+        missing.reserve(ALICE, "r1", (Slot(HOUR, tokens=10),), Charge(1), until=NOW + 90, now=NOW)
     with pytest.raises(MeteringUnavailable):
         missing.settle(ALICE, "r1", WINDOWS, set(), Charge(), Charge(1))
     with pytest.raises(MeteringUnavailable):
         missing.read(ALICE, WINDOWS)
+
+
+def test_given_amounts_at_pico_dollar_precision_when_settled_then_exact_sums_and_zero_written_plainly(
+    store: UsageStore, usage_table: Any
+) -> None:
+    need = Charge(60, to_usd(0.00078))
+    store.reserve(ALICE, "r1", (Slot(HOUR, tokens=1000),), need, until=NOW + 90, now=NOW)
+    store.settle(ALICE, "r1", WINDOWS, {HOUR.id}, need, Charge(50, to_usd(0.0)))
+    store.reserve(ALICE, "r2", (Slot(HOUR, tokens=1000),), need, until=NOW + 90, now=NOW)
+    store.settle(ALICE, "r2", WINDOWS, {HOUR.id}, need, Charge(50, to_usd(0.1 + 0.2)))
+    item = _item(usage_table, HOUR.id)
+    assert _n(item, "charged_usd") == _n(item, "reserved_usd") == Decimal("0.3")
+    assert _n(item, "charged_tokens") == 100

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -13,6 +16,7 @@ from typing import Any
 import pytest
 
 from chatbot import chatbot_handler, metering, service
+from chatbot.request import ChatError, ChatRequest
 from chatbot.settings import get_settings
 from chatbot.tokens import estimate_tokens
 from chatbot.usage_store import holds
@@ -396,3 +400,63 @@ def test_given_input_above_the_estimate_when_asking_then_the_overshoot_is_at_mos
     charged = state.n(HOUR.id, "charged_tokens")
     assert limit < charged <= limit + excess
     assert charged == 7 * (ESTIMATE + excess + 100)
+
+
+# --- concurrency ------------------------------------------------------------------------------------------
+
+
+def _concurrently(deps: Any, requests: int, caller: str = ALICE, max_tokens: int = 100) -> list[int]:
+    """`requests` answers of one caller through the service at once (threads released together)."""
+    request = ChatRequest(
+        message=MESSAGE, model_id=SONNET, system=None, max_tokens=max_tokens, use_cache=False
+    )
+    start = threading.Barrier(requests)
+
+    def one(index: int) -> int:
+        start.wait()
+        try:
+            service.answer_chat(
+                request, deps, time.perf_counter(), f"req-{index}", caller=caller, hold_seconds=90
+            )
+        except ChatError as refused:
+            return refused.status
+        return 200
+
+    with ThreadPoolExecutor(max_workers=requests) as pool:
+        return list(pool.map(one, range(requests)))
+
+
+def test_given_24_concurrent_requests_at_the_limit_when_answered_then_exactly_what_it_admits_and_no_leak(
+    metered: Callable[..., Metered], stack: FakeBedrock
+) -> None:
+    admitted = 5
+    state = metered({"default": {"hour_tokens": admitted * (ESTIMATE + 100), "day_usd": 1.0}})
+    _answers(stack, output_tokens=100)  # every answer costs exactly its worst case
+    records: list[Any] = []
+    deps = replace(chatbot_handler.dependencies(), publish=records.append)
+    statuses = _concurrently(deps, 24)
+    assert sorted(statuses) == [200] * admitted + [429] * (24 - admitted)
+    assert len(stack.calls) == admitted, "a refused request never reached the model"
+    assert [r.limit_rejected for r in records].count(True) == 24 - admitted
+    for window in (HOUR, DAY, MONTH):
+        charged = state.n(window.id, "charged_tokens")
+        assert charged == state.n(window.id, "reserved_tokens") == admitted * (ESTIMATE + 100)
+        assert (
+            state.n(window.id, "charged_usd")
+            == state.n(window.id, "reserved_usd")
+            == admitted * _cost(ESTIMATE, 100)
+        )
+        assert holds(state.item(window.id)) == {}
+
+
+def test_given_concurrent_requests_answering_below_their_worst_case_then_the_limit_is_never_passed(
+    metered: Callable[..., Metered], stack: FakeBedrock
+) -> None:
+    limit = 1_000
+    state = metered({"default": {"hour_tokens": limit}})
+    _answers(stack, output_tokens=30)  # actual ESTIMATE + 30 of a reserved ESTIMATE + 100
+    deps = replace(chatbot_handler.dependencies(), publish=lambda record: None)
+    answered = sum(status == 200 for status in _concurrently(deps, 24) + _concurrently(deps, 24))
+    charged = state.n(HOUR.id, "charged_tokens")
+    assert charged == answered * (ESTIMATE + 30) <= limit
+    assert charged == state.n(HOUR.id, "reserved_tokens") and holds(state.item(HOUR.id)) == {}

@@ -9,7 +9,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.table_schema import CACHE_PARTITION_KEY, CACHE_TTL_ATTRIBUTE
+from shared.table_schema import (
+    CACHE_PARTITION_KEY,
+    CACHE_TTL_ATTRIBUTE,
+    USAGE_PARTITION_KEY,
+    USAGE_SORT_KEY,
+    USAGE_TTL_ATTRIBUTE,
+)
+
+USAGE_TABLE = "chat-usage"
 
 
 @dataclass
@@ -157,3 +165,22 @@ def cache_item(key: str, answer: str, expires_at: int, stop_reason: str = "end_t
         "created_at": {"N": "0"},
         CACHE_TTL_ATTRIBUTE: {"N": str(expires_at)},
     }
+
+
+def create_usage_table(dynamodb: Any, name: str = USAGE_TABLE) -> None:
+    """The usage table as the stack declares it: (caller, window) keys, on-demand, TTL on expires_at."""
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": USAGE_PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": USAGE_SORT_KEY, "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": USAGE_PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": USAGE_SORT_KEY, "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": USAGE_TTL_ATTRIBUTE}
+    )

@@ -5,15 +5,10 @@ from typing import Any
 import boto3
 import pytest
 
-from shared.table_schema import (
-    CACHE_PARTITION_KEY,
-    CACHE_TTL_ATTRIBUTE,
-    USAGE_PARTITION_KEY,
-    USAGE_SORT_KEY,
-    USAGE_TTL_ATTRIBUTE,
-)
+from shared.table_schema import CACHE_PARTITION_KEY, CACHE_TTL_ATTRIBUTE
 from tests.fakes.bedrock_server import FakeBedrock
 from tests.fakes.moto_server import MotoServer
+from tests.support import USAGE_TABLE, create_usage_table
 
 
 @pytest.fixture
@@ -36,28 +31,6 @@ def cache_table(aws: MotoServer, chat_env: None) -> Any:
 def stack(cache_table: Any, bedrock: FakeBedrock) -> FakeBedrock:
     """Everything the chatbot talks to: moto DynamoDB with the cache table, and the fake Bedrock."""
     return bedrock
-
-
-USAGE_TABLE = "chat-usage"
-
-
-def create_usage_table(dynamodb: Any, name: str = USAGE_TABLE) -> None:
-    """The usage table as the stack declares it: (caller, window) keys, on-demand, TTL on expires_at."""
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[
-            {"AttributeName": USAGE_PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": USAGE_SORT_KEY, "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": USAGE_PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": USAGE_SORT_KEY, "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": USAGE_TTL_ATTRIBUTE}
-    )
 
 
 @pytest.fixture

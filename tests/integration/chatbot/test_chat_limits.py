@@ -7,6 +7,7 @@ import json
 import math
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -22,12 +23,13 @@ from chatbot.tokens import estimate_tokens
 from chatbot.usage_store import holds
 from chatbot.windows import windows_at
 from shared import metric_catalogue as mc
+from shared.aws_clients import reset_clients
 from tests.conftest import MODELS
+from tests.fakes.aws_fault_proxy import AwsFaultProxy
 from tests.fakes.bedrock_server import THROTTLE, Behavior, FakeBedrock
 from tests.fakes.chat_fakes import ManualClock
-from tests.integration.conftest import USAGE_TABLE
 from tests.reliability.lab import captured_output
-from tests.support import FakeLambdaContext, emf_documents, http_api_event, validate_emf
+from tests.support import USAGE_TABLE, FakeLambdaContext, emf_documents, http_api_event, validate_emf
 
 SONNET = MODELS[0]
 ALICE = "arn:aws:iam::123456789012:user/alice"
@@ -63,6 +65,7 @@ class Metered:
 def metered(stack: FakeBedrock, usage_table: Any) -> Iterator[Callable[..., Metered]]:
     """`metered(limits, fail_mode=..., table=...)`: the handler's own dependencies built from that
     environment, its meter on a manual wall clock (NOW), its DynamoDB calls recorded by operation."""
+    build = chatbot_handler.dependencies.__wrapped__  # type: ignore[attr-defined]
     with pytest.MonkeyPatch.context() as mp:
 
         def install(limits: dict[str, Any] | str | None = None, **env: str) -> Metered:
@@ -72,7 +75,7 @@ def metered(stack: FakeBedrock, usage_table: Any) -> Iterator[Callable[..., Mete
                 mp.setenv(name, value)
             get_settings.cache_clear()
             metering.parsed_caller_limits.cache_clear()
-            deps = chatbot_handler.dependencies.__wrapped__()
+            deps = build()
             state = Metered(ManualClock(NOW), usage_table)
             deps = replace(deps, meter=replace(deps.meter, wall=state.clock))
             mp.setattr(chatbot_handler, "dependencies", lambda: deps)
@@ -338,20 +341,32 @@ def test_given_usage_table_missing_when_asking_then_fail_mode_decides(
         assert stack.calls == [] and "ModelErrors" not in doc
 
 
-def test_given_dynamodb_unreachable_when_closed_then_503_but_a_cached_answer_still_served(
+def test_given_dynamodb_unreachable_when_closed_then_503_and_the_model_never_called(
     metered: Callable[..., Metered], stack: FakeBedrock, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    metered({"default": {"day_tokens": 10_000}}, LIMITS_FAIL_MODE="closed")
-    assert _call({"message": MESSAGE})[0] == 200  # cached while the table is up
-    _emf(capsys)
-    monkeypatch.setattr(metering.UsageStore, "_dynamodb", None, raising=False)
-    from shared.aws_clients import reset_clients
-
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")  # nothing listens there
     reset_clients()
-    status, body, _ = _call({"message": MESSAGE + "?"})
+    metered({"default": {"day_tokens": 10_000}}, LIMITS_FAIL_MODE="closed")
+    status, body, _ = _call({"message": MESSAGE})
     assert (status, body["error"]) == (503, "limits_unavailable")
+    assert stack.calls == []
+    (refused,) = _emf(capsys)
+    assert (refused[mc.LIMIT_CHECK_ERRORS.name], refused["CacheErrors"]) == ([1], [1])
+    assert "ModelErrors" not in refused
+
+
+def test_given_usage_table_missing_when_closed_then_a_cached_answer_is_still_served_and_counted(
+    metered: Callable[..., Metered], stack: FakeBedrock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    metered({"default": {"day_tokens": 10_000}})
+    assert _call({"message": MESSAGE})[0] == 200  # answered and cached while the table is there
+    metered({"default": {"day_tokens": 10_000}}, USAGE_TABLE_NAME="no-such-table", LIMITS_FAIL_MODE="closed")
+    _emf(capsys)
+    status, body, _ = _call({"message": MESSAGE})
+    assert (status, body["cached"], "limits" in body) == (200, True, False)
+    (served,) = _emf(capsys)
+    assert served[mc.LIMIT_CHECK_ERRORS.name] == [1] and mc.CALLER_LIMIT_USAGE.name not in served
     assert len(stack.calls) == 1
 
 
@@ -415,8 +430,9 @@ def _concurrently(deps: Any, requests: int, caller: str = ALICE, max_tokens: int
     def one(index: int) -> int:
         start.wait()
         try:
+            request_id = f"req-{index}-{uuid.uuid4().hex[:8]}"  # unique, as API Gateway's
             service.answer_chat(
-                request, deps, time.perf_counter(), f"req-{index}", caller=caller, hold_seconds=90
+                request, deps, time.perf_counter(), request_id, caller=caller, hold_seconds=90
             )
         except ChatError as refused:
             return refused.status
@@ -460,3 +476,23 @@ def test_given_concurrent_requests_answering_below_their_worst_case_then_the_lim
     charged = state.n(HOUR.id, "charged_tokens")
     assert charged == answered * (ESTIMATE + 30) <= limit
     assert charged == state.n(HOUR.id, "reserved_tokens") and holds(state.item(HOUR.id)) == {}
+
+
+@pytest.mark.parametrize(
+    ("limits", "written"),
+    [({"default": {"hour_tokens": 1000}}, "the reservation"), ({}, "the settle of a caller without limits")],
+)
+def test_given_metering_write_whose_answer_is_lost_when_botocore_resends_it_then_applied_once(
+    metered: Callable[..., Metered], stack: FakeBedrock, aws: Any, monkeypatch: pytest.MonkeyPatch,
+    limits: dict[str, Any], written: str,
+) -> None:  # fmt: skip
+    with AwsFaultProxy(aws.endpoint) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint)
+        reset_clients()
+        state = metered(limits)
+        _answers(stack, output_tokens=40)
+        proxy.lose_answer("TransactWriteItems", hold=0)  # applied, then the connection closes
+        assert _call({"message": MESSAGE, "use_cache": False, "max_tokens": 100})[0] == 200
+        assert proxy.fates("TransactWriteItems")[:2] == ["answer lost", "forwarded"], written
+    assert state.n(HOUR.id, "reserved_tokens") == state.n(HOUR.id, "charged_tokens") == ESTIMATE + 40
+    assert holds(state.item(HOUR.id)) == {}

@@ -13,8 +13,7 @@ from chatbot.limits import Charge, Slot, to_usd
 from chatbot.usage_store import LimitExceeded, MeteringUnavailable, UsageStore, holds
 from chatbot.windows import USAGE_TTL_GRACE_SECONDS, windows_at
 from tests.fakes.chat_fakes import ManualClock
-from tests.integration.conftest import USAGE_TABLE
-from tests.support import FakeLambdaContext
+from tests.support import USAGE_TABLE, FakeLambdaContext
 
 ALICE = "arn:aws:iam::123456789012:user/alice"
 NOW = 1_796_664_000.0  # 2026-12-07T17:20:00Z

@@ -9,7 +9,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.table_schema import CACHE_PARTITION_KEY, CACHE_TTL_ATTRIBUTE
+from shared.table_schema import (
+    CACHE_PARTITION_KEY,
+    CACHE_TTL_ATTRIBUTE,
+    USAGE_PARTITION_KEY,
+    USAGE_SORT_KEY,
+    USAGE_TTL_ATTRIBUTE,
+)
+
+USAGE_TABLE = "chat-usage"
 
 
 @dataclass
@@ -32,12 +40,14 @@ def http_api_event(
     base64_encoded: bool = False,
     request_id: str | None = None,
     time_epoch_ms: int | None = None,
+    caller: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload format 2.0) event, as the service sends it."""
+    """An API Gateway HTTP API (payload format 2.0) event, as the service sends it. `caller`: the IAM
+    principal that signed it (`requestContext.authorizer.iam`, as IAM auth fills it); None: no authorizer."""
     raw = body if isinstance(body, str) or body is None else json.dumps(body)
     if raw is not None and base64_encoded:
         raw = base64.b64encode(raw.encode()).decode()
-    return {
+    event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": f"{method} {path}",
         "rawPath": path,
@@ -63,6 +73,25 @@ def http_api_event(
         },
         "body": raw,
         "isBase64Encoded": base64_encoded,
+    }
+    if caller is not None:
+        event["requestContext"]["authorizer"] = {"iam": iam_authorizer(caller)}
+    return event
+
+
+def iam_authorizer(user_arn: str) -> dict[str, Any]:
+    """`requestContext.authorizer.iam` of a request signed by `user_arn` (AWS's documented shape)."""
+    account = user_arn.split(":")[4] if user_arn.count(":") >= 5 else "123456789012"
+    principal = "AIDA" + uuid.uuid5(uuid.NAMESPACE_URL, user_arn).hex[:17].upper()
+    session = user_arn.rsplit("/", 1)[-1]
+    return {
+        "accessKey": "ASIA" + uuid.uuid5(uuid.NAMESPACE_DNS, user_arn).hex[:16].upper(),
+        "accountId": account,
+        "callerId": f"{principal}:{session}" if ":assumed-role/" in user_arn else principal,
+        "cognitoIdentity": None,
+        "principalOrgId": None,
+        "userArn": user_arn,
+        "userId": f"{principal}:{session}" if ":assumed-role/" in user_arn else principal,
     }
 
 
@@ -136,3 +165,22 @@ def cache_item(key: str, answer: str, expires_at: int, stop_reason: str = "end_t
         "created_at": {"N": "0"},
         CACHE_TTL_ATTRIBUTE: {"N": str(expires_at)},
     }
+
+
+def create_usage_table(dynamodb: Any, name: str = USAGE_TABLE) -> None:
+    """The usage table as the stack declares it: (caller, window) keys, on-demand, TTL on expires_at."""
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": USAGE_PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": USAGE_SORT_KEY, "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": USAGE_PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": USAGE_SORT_KEY, "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": USAGE_TTL_ATTRIBUTE}
+    )

@@ -3,6 +3,10 @@
 Entry point `handler`; `publish_token_metrics` (one EMF document per request) is imported here, as the
 contract names it.
 
+Every request is attributed to its caller (chatbot.callers: the IAM principal from the request context,
+never from the body or a header): `caller` on every log line of the request and `Caller` on its EMF
+document.
+
 Privacy: Tracer records no response and no error (they carry the answer and the request's text), and an
 unexpected error is logged by type and stack, never by its message.
 """
@@ -27,12 +31,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chatbot import platform_limits as limits
 from chatbot.arrival import RequestTiming, request_timing
 from chatbot.cache import ResponseCache
+from chatbot.callers import caller_of
 from chatbot.events import HttpApiEvent
+from chatbot.metering import Meter, parsed_caller_limits
 from chatbot.request import ChatError, parse_body
 from chatbot.service import Dependencies, answer_chat
-from chatbot.settings import get_settings
+from chatbot.settings import FAIL_CLOSED, get_settings
 from chatbot.token_metrics import AnswerRecord, publish_token_metrics
+from chatbot.usage_store import UsageStore
 from shared.aws_clients import client
+from shared.metric_catalogue import ANONYMOUS_CALLER
 
 __all__ = ["handler", "publish_token_metrics"]
 
@@ -86,12 +94,33 @@ def _marked(publish: Callable[[AnswerRecord], None]) -> Callable[[AnswerRecord],
 def dependencies() -> Dependencies:
     """Built on the first request of a container, reused after (no AWS work at import)."""
     settings = get_settings()
+    store = UsageStore(settings.usage_table_name, _dynamodb) if settings.usage_table_name else None
     return Dependencies(
         cache=ResponseCache(settings.cache_table_name, settings.cache_ttl_seconds, _dynamodb),
         bedrock=_bedrock,
         publish=publish_token_metrics,
         prices=settings.model_prices,
+        meter=Meter(
+            store,
+            lambda: parsed_caller_limits(settings.caller_limits),
+            fail_closed=settings.limits_fail_mode == FAIL_CLOSED,
+            default_max_output=settings.default_max_output_tokens,
+            prices=settings.model_prices,
+        ),
     )
+
+
+def _caller() -> str:
+    return str(app.context.get("caller") or ANONYMOUS_CALLER)
+
+
+def _hold_seconds() -> float:
+    """How long this request's reservation may stay unsettled: the invocation's time left plus a margin."""
+    context = app.lambda_context
+    remaining = float(limits.LAMBDA_MAX_TIMEOUT_SECONDS)
+    if context is not None:
+        remaining = context.get_remaining_time_in_millis() / 1000.0
+    return max(0.0, remaining) + limits.HOLD_MARGIN_SECONDS
 
 
 def _request_id() -> str:
@@ -124,8 +153,9 @@ def chat() -> Response:
     deps = dependencies()
     deps = replace(deps, publish=_marked(deps.publish))
     answer = answer_chat(
-        request, deps, timing.started, _request_id(), timing.received_at_ms, timing.latency_from
-    )
+        request, deps, timing.started, _request_id(), timing.received_at_ms, timing.latency_from,
+        caller=_caller(), hold_seconds=_hold_seconds(),
+    )  # fmt: skip
     logger.info(
         "answered",
         extra={
@@ -145,7 +175,9 @@ def chat_error(error: ChatError) -> Response:
         logger.warning("request failed", extra={"status": error.status, "error": error.code})
     else:
         logger.info("request rejected", extra={"status": error.status, "reason": error.message})
-    return _json(error.status, {"error": error.code, "message": error.message})
+    response = _json(error.status, {"error": error.code, "message": error.message})
+    response.headers.update(error.headers)
+    return response
 
 
 def _publish_unexpected(error_code: str) -> None:
@@ -163,6 +195,7 @@ def _publish_unexpected(error_code: str) -> None:
         error_code=error_code,
         timestamp_ms=timing.received_at_ms,
         latency_from=timing.latency_from,
+        caller=_caller(),
     )
     try:
         try:
@@ -195,11 +228,13 @@ def not_found(_: Exception) -> Response:
 @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     handler_started = time.perf_counter()  # the latencies' origin when the event's arrival is unusable
+    caller = caller_of(event)
+    logger.append_keys(caller=caller)  # replaces the previous request's: every request sets its own
     try:  # Powertools Parser's model of an HTTP API (payload 2.0) event: anything else is not routable
         HttpApiEvent.model_validate(event)
     except ValidationError as exc:
         where = ".".join(str(part) for part in exc.errors()[0]["loc"]) or "event"
         logger.warning("not an HTTP API payload 2.0 event", extra={"field": where})
         return _raw_error(400, "invalid_event", f"{where}: not an HTTP API (payload 2.0) event")
-    app.append_context(handler_started=handler_started)
+    app.append_context(handler_started=handler_started, caller=caller)
     return app.resolve(event, context)

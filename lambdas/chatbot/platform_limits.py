@@ -18,6 +18,15 @@ CACHE_READ_TIMEOUT_SECONDS = 2.0  # fail fast: a slow cache must not eat the ans
 # every allowed attempt count (at most 10).
 BOTOCORE_MAX_BACKOFF_SECONDS = 20
 
+# The largest `max_tokens` a request may ask for (the contract), and the largest default output cap.
+MAX_OUTPUT_TOKENS_LIMIT = 4096
+
+# Lambda's longest function timeout: no invocation runs longer. A metering hold (chatbot.usage_store) of a
+# request lives until its invocation's deadline plus this margin, which covers clock skew between the
+# hosts and the time between reading the deadline and writing the hold.
+LAMBDA_MAX_TIMEOUT_SECONDS = 900
+HOLD_MARGIN_SECONDS = 60
+
 # Lambda's synchronous invocation request limit (the whole event JSON, not just the body).
 LAMBDA_SYNC_REQUEST_BYTES = 6_291_456
 # What the HTTP API event adds around the body: headers (the HTTP API caps them at 10 KB), request

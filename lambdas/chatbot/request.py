@@ -8,19 +8,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
+from chatbot.platform_limits import MAX_OUTPUT_TOKENS_LIMIT
 from chatbot.settings import ChatbotSettings
 
-MAX_TOKENS_LIMIT = 4096
+MAX_TOKENS_LIMIT = MAX_OUTPUT_TOKENS_LIMIT
 
 
 class ChatError(Exception):
-    """A request that ends in an error response: HTTP status, short code, human message."""
+    """A request that ends in an error response: HTTP status, short code, human message (and headers)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 class ChatRequestBody(BaseModel):

@@ -9,7 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
+from chatbot.platform_limits import MAX_OUTPUT_TOKENS_LIMIT
 from shared.env import bounded_int
+
+FAIL_OPEN = "open"
+FAIL_CLOSED = "closed"
 
 
 class ConfigurationError(ValueError):
@@ -37,6 +41,15 @@ class ChatbotSettings:
     model_prices: Mapping[str, ModelPrice] = field(default_factory=dict)
     bedrock_max_attempts: int = 3
     bedrock_read_timeout: float = 60.0
+    # Callers (contract: "Callers"). Empty table name: no metering (local runs; the stack always sets it).
+    usage_table_name: str = ""
+    # CALLER_LIMITS as given: parsed per request (chatbot.metering), so a malformed document is answered
+    # as a clear configuration error naming its key, not a function that cannot start.
+    caller_limits: str = ""
+    limits_fail_mode: str = FAIL_OPEN  # metering unreachable: "open" answers, "closed" answers 503
+    # The output a live answer may produce when the request sets no max_tokens: what a limited caller's
+    # request reserves and the cap the model is called with, so the worst case really is the worst case.
+    default_max_output_tokens: int = MAX_OUTPUT_TOKENS_LIMIT
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -87,6 +100,11 @@ def settings_from_env(env: Mapping[str, str]) -> ChatbotSettings:
     table = env.get("CACHE_TABLE_NAME", "").strip()
     if not table:
         raise ConfigurationError("CACHE_TABLE_NAME is required")
+    fail_mode = env.get("LIMITS_FAIL_MODE", "").strip().lower() or FAIL_OPEN
+    if fail_mode not in (FAIL_OPEN, FAIL_CLOSED):
+        raise ConfigurationError(
+            f"LIMITS_FAIL_MODE must be {FAIL_OPEN!r} or {FAIL_CLOSED!r}, got {fail_mode!r}"
+        )
     return ChatbotSettings(
         model_id=model_id,
         allowed_model_ids=allowed,
@@ -97,6 +115,12 @@ def settings_from_env(env: Mapping[str, str]) -> ChatbotSettings:
         model_prices=parse_model_prices(env.get("MODEL_PRICES", "")),
         bedrock_max_attempts=_int(env, "BEDROCK_MAX_ATTEMPTS", 3, 1, 10),
         bedrock_read_timeout=float(_int(env, "BEDROCK_READ_TIMEOUT_SECONDS", 60, 1, 900)),
+        usage_table_name=env.get("USAGE_TABLE_NAME", "").strip(),
+        caller_limits=env.get("CALLER_LIMITS", ""),
+        limits_fail_mode=fail_mode,
+        default_max_output_tokens=_int(
+            env, "DEFAULT_MAX_OUTPUT_TOKENS", MAX_OUTPUT_TOKENS_LIMIT, 1, MAX_OUTPUT_TOKENS_LIMIT
+        ),
     )
 
 

@@ -2,8 +2,9 @@
 
 EMF is a single `print` of a JSON line that CloudWatch Logs turns into metrics: no API call, so metrics
 can never slow or fail an answer. The dimension set is exactly `ModelId`; request id, cache flag, stop
-reason, error code and the latencies' origin (`LatencyFrom`) travel as plain properties (searchable in
-Logs Insights, never billed as series).
+reason, error code, the latencies' origin (`LatencyFrom`) and the caller (`Caller`, contract: "Callers")
+travel as plain properties (searchable in Logs Insights and by Contributor Insights rules, never billed
+as series: a dimension per caller would be a metric series per caller).
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ class AnswerRecord:
     cache_error: bool = False
     timestamp_ms: int | None = None  # when the request was received; None: now
     latency_from: str = "handler"  # the latencies' origin: "arrival" (timeEpoch) or "handler"
+    caller: str = mc.ANONYMOUS_CALLER
+    # Refused before reaching the model (a limit, the limits unavailable or misconfigured): no token
+    # metrics and no ModelErrors (it is not a model error); its limit metrics say why.
+    refused: bool = False
+    limit_rejected: bool | None = None  # LimitRejections: None when the limits were never checked
+    limit_usage_pct: float | None = None  # CallerLimitUsage: None without limits or when unknown
+    limit_check_error: bool = False  # LimitCheckErrors
 
 
 def _add(metric: mc.MetricDef, value: float) -> None:
@@ -66,13 +74,20 @@ def publish_token_metrics(record: AnswerRecord) -> None:
                 _add(mc.CACHE_WRITE_INPUT_TOKENS, usage.cache_write_input_tokens)
             if record.cost_usd is not None:
                 _add(mc.ESTIMATED_COST, record.cost_usd)
-    else:
+    elif not record.refused:
         _add(mc.MODEL_ERRORS, 1)
     if record.cache_error:
         _add(mc.CACHE_ERRORS, 1)
+    if record.limit_rejected is not None:
+        _add(mc.LIMIT_REJECTIONS, 1 if record.limit_rejected else 0)
+    if record.limit_usage_pct is not None:
+        _add(mc.CALLER_LIMIT_USAGE, record.limit_usage_pct)
+    if record.limit_check_error:
+        _add(mc.LIMIT_CHECK_ERRORS, 1)
     metrics.add_metadata(key="request_id", value=record.request_id)
     metrics.add_metadata(key="Cached", value=record.cached)
     metrics.add_metadata(key="LatencyFrom", value=record.latency_from)
+    metrics.add_metadata(key=mc.PROP_CALLER, value=record.caller)
     if record.stop_reason:
         metrics.add_metadata(key="StopReason", value=record.stop_reason)
     if record.error_code:

@@ -1,11 +1,97 @@
-"""moto's server on 127.0.0.1 (a real HTTP endpoint, so botocore goes through its whole stack)."""
+"""moto's server on 127.0.0.1 (a real HTTP endpoint, so botocore goes through its whole stack).
+
+Two of DynamoDB's documented behaviours that moto 5.2.5 lacks are added (`faithful_dynamodb`), because
+the usage table relies on them (tests/unit/fakes/test_moto_dynamodb.py proves each):
+- every item read or write is atomic: moto serves each request on its own thread without a lock, and a
+  cancelled TransactWriteItems restores a copy of the whole table taken when it started, losing what
+  another request committed meanwhile (DynamoDB serializes writes to an item);
+- TransactWriteItems honours ClientRequestToken: the same token with the same items within 10 minutes
+  succeeds without applying them again (botocore resends a call whose answer was lost), with other items
+  it is refused with IdempotentParameterMismatchException; a cancelled transaction records nothing.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+import json
 import logging
+import threading
+import time
 import urllib.request
+from collections.abc import Callable
+from typing import Any
 
+from moto.core.responses import ActionResult
+from moto.dynamodb.exceptions import DynamodbException
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
+
+_DYNAMODB_LOCK = threading.RLock()
+
+
+def _atomic(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _DYNAMODB_LOCK:
+            return method(*args, **kwargs)
+
+    locked.__dict__["_atomic"] = True
+    return locked
+
+
+# The backend's item reads and writes (table-level calls, exports and imports keep moto's own behaviour).
+ITEM_OPERATIONS = (
+    "get_item", "put_item", "delete_item", "update_item", "batch_get_item", "batch_write_item",
+    "transact_get_items", "transact_write_items", "query", "scan", "execute_statement",
+    "batch_execute_statement", "execute_transaction",
+)  # fmt: skip
+
+
+TOKEN_WINDOW_SECONDS = 600  # DynamoDB: a client request token is valid for 10 minutes
+
+
+class IdempotentParameterMismatch(DynamodbException):
+    def __init__(self) -> None:
+        super().__init__(
+            "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+            "The request uses the same client token as a previous, but non-identical request.",
+        )
+
+
+def _idempotent(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def transact_write_items(self: Any) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return method(self)
+        items = json.dumps(self.body.get("TransactItems"), sort_keys=True)
+        backend = self.dynamodb_backend
+        with _DYNAMODB_LOCK:  # check, apply and record as one step: a resend waits for the original
+            tokens = backend.__dict__.setdefault("_client_tokens", {})  # reset with the backend
+            seen = tokens.get(token)
+            if seen is not None and time.monotonic() - seen[1] < TOKEN_WINDOW_SECONDS:
+                if seen[0] != items:
+                    raise IdempotentParameterMismatch()
+                return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+            result = method(self)  # a cancelled transaction raises: its token is not recorded
+            tokens[token] = (items, time.monotonic())
+            return result
+
+    transact_write_items.__dict__["_atomic"] = True
+    return transact_write_items
+
+
+def faithful_dynamodb() -> None:
+    """Atomic item operations and idempotent TransactWriteItems in moto's DynamoDB (once per process)."""
+    for name in ITEM_OPERATIONS:
+        method = vars(DynamoDBBackend)[name]
+        if inspect.isfunction(method) and not getattr(method, "_atomic", False):
+            setattr(DynamoDBBackend, name, _atomic(method))
+    handler = vars(DynamoHandler)["transact_write_items"]
+    if not getattr(handler, "_atomic", False):
+        DynamoHandler.transact_write_items = _idempotent(handler)  # type: ignore[method-assign]
 
 
 class MotoServer:
@@ -14,6 +100,7 @@ class MotoServer:
 
     def start(self) -> MotoServer:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per call is noise
+        faithful_dynamodb()
         self._server.start()
         return self
 

@@ -87,3 +87,53 @@ def test_given_two_requests_when_published_then_two_documents_no_leak(
     assert (first["ModelId"], second["ModelId"]) == ("m-1", "m-2")
     assert "ModelErrors" not in second
     assert "ErrorCode" not in second
+
+
+ALICE = "arn:aws:iam::123456789012:user/alice"
+
+
+def test_given_any_record_when_published_then_caller_is_a_property_never_a_dimension(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for record in (
+        AnswerRecord("m-1", "r", False, 1.0, Usage(1, 1), caller=ALICE),
+        AnswerRecord("m-1", "r", False, 1.0, error_code="X", caller=ALICE),
+    ):
+        doc = _publish(capsys, record)
+        assert doc[mc.PROP_CALLER] == ALICE
+        assert doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [[mc.DIM_MODEL_ID]]
+    assert _publish(capsys, AnswerRecord("m-1", "r", True, 1.0, Usage(1, 1)))[mc.PROP_CALLER] == "anonymous"
+
+
+def test_given_answered_caller_with_limits_when_published_then_no_rejection_and_its_highest_share(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    record = AnswerRecord(
+        "m-1", "r", False, 1.0, Usage(1, 1), caller=ALICE, limit_rejected=False, limit_usage_pct=81.25
+    )
+    doc = _publish(capsys, record)
+    units = {m["Name"]: m["Unit"] for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert (doc[mc.LIMIT_REJECTIONS.name], doc[mc.CALLER_LIMIT_USAGE.name]) == ([0.0], [81.25])
+    assert units[mc.CALLER_LIMIT_USAGE.name] == "Percent"
+    assert mc.LIMIT_CHECK_ERRORS.name not in doc
+
+
+def test_given_rejected_request_when_published_then_rejection_only_no_tokens_no_model_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    record = AnswerRecord(
+        "m-1", "r", False, 1.0, caller=ALICE, refused=True, limit_rejected=True, limit_usage_pct=99.0,
+        error_code="limit_exceeded",
+    )  # fmt: skip
+    doc = _publish(capsys, record)
+    assert _names(doc) == {mc.LIMIT_REJECTIONS.name, mc.CALLER_LIMIT_USAGE.name}
+    assert doc[mc.LIMIT_REJECTIONS.name] == [1.0]
+
+
+def test_given_metering_failure_when_published_then_limit_check_error_counted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    answered = _publish(capsys, AnswerRecord("m-1", "r", False, 1.0, Usage(1, 1), limit_check_error=True))
+    assert answered[mc.LIMIT_CHECK_ERRORS.name] == [1.0]
+    refused = _publish(capsys, AnswerRecord("m-1", "r", False, 1.0, refused=True, limit_check_error=True))
+    assert _names(refused) == {mc.LIMIT_CHECK_ERRORS.name}

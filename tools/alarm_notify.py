@@ -70,9 +70,12 @@ def subscribe_pager(sns: Any, sqs: Any, topic_arn: str) -> str:
     return queue_url
 
 
-def page(cloudwatch: Any, sns: Any, result: AlarmResult, region: str) -> list[str]:
-    """Set the alarm's state in moto and publish CloudWatch's notification to each SNS action."""
-    now = datetime.now(UTC)
+def page(
+    cloudwatch: Any, sns: Any, result: AlarmResult, region: str, at: datetime | None = None
+) -> list[str]:
+    """Set the alarm's state in moto and publish CloudWatch's notification to each SNS action (stamped
+    `at`, the minute the alarm changed state; default now)."""
+    now = at or datetime.now(UTC)
     cloudwatch.set_alarm_state(AlarmName=result.name, StateValue="ALARM", StateReason=result.reason[:1000])
     message = alarm_message(result, region, now)
     subject = f'ALARM: "{result.name}" in {message["Region"]}'[:100]

@@ -112,6 +112,7 @@ class DemoResult:
     lines: list[str] = field(default_factory=list)
     fakes: Any = None
     flashback_growth: dict[str, dict[str, int]] = field(default_factory=dict)
+    limits: Any = None  # demo_limits.LimitStory
 
 
 def _alarm_lines(results: list[Any]) -> list[str]:
@@ -151,6 +152,7 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     from tools.alarm_notify import hold_alarm, page, read_pages, subscribe_pager
     from tools.dashboard_png import render_dashboard
     from tools.demo_callers import with_demo_limits
+    from tools.demo_limits import CALLER_ALARM, limit_story
     from tools.local_cloudwatch import EmfLogsExtractor, enable_percentiles, enforce_retention_rule
     from tools.local_contributor_insights import LocalContributorInsights
     from tools.metric_reader import window
@@ -183,8 +185,8 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     datapoints = extractor.ingest(documents)
     lines += [
         "",
-        f"Chatbot: {sum(statuses.values())} requests replayed as the last hour (a runaway agent loop two "
-        f"thirds in), statuses {dict(sorted(statuses.items()))}; {len(documents)} EMF documents -> "
+        f"Chatbot: {sum(statuses.values())} requests replayed as the last hour (a runaway agent loop from "
+        f"half-way), statuses {dict(sorted(statuses.items()))}; {len(documents)} EMF documents -> "
         f"{datapoints} "
         f"datapoints ({extractor.calls} PutMetricData: the CloudWatch Logs step, done locally)",
         "Callers (requestContext.authorizer.iam.userArn), statuses:",
@@ -220,13 +222,18 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     topic = next(iter(resources.of_type("AWS::SNS::Topic")))
     queue = subscribe_pager(sns, sqs, resources.physical[topic])
     refused = [r.name for r in alarms if hold_alarm(cloudwatch, r.properties)]
+    # The caller alarm fired during the replayed hour (minutes before the cap): page it first, then.
+    caller_alarm = next(r for r in alarms if CALLER_ALARM in r.name)
+    story = limit_story(cloudwatch, caller_alarm.properties, documents)
+    if story.alarm is not None and story.alarm_at is not None:
+        page(cloudwatch, sns, story.alarm, os.environ["AWS_REGION"], at=story.alarm_at)
     for result in alarms:
-        if result.state == "ALARM" and result.name not in refused:
+        if result.state == "ALARM" and result.name not in refused and result is not caller_alarm:
             page(cloudwatch, sns, result, os.environ["AWS_REGION"])
     pages = read_pages(sqs, queue, limit=50)
     held = len(alarms) - len(refused)
     lines += ["", *_alarm_lines(alarms), f"  ({held} alarms held in moto; {len(refused)} refused by moto)"]
-    lines += ["", *_page_lines(pages)]
+    lines += ["", *story.lines(), "", *_page_lines(pages)]
     return DemoResult(
         statuses,
         documents,
@@ -239,6 +246,7 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
         lines,
         fakes,
         growth,
+        story,
     )
 
 

@@ -33,6 +33,7 @@ QUESTIONS = (
 )
 SYSTEM = "You are a concise assistant for a cloud operations team."
 SPIKE_REQUESTS = 45
+SPIKE_EVERY_S = 30  # slow enough that its caller crosses 80% of its cap minutes before the cap
 
 # Per-model timing profile: (first-token delay s, per-chunk delay s, tokens per answer scale).
 PROFILES = {SONNET: (0.060, 0.004, 3), HAIKU: (0.025, 0.002, 2), NOVA: (0.015, 0.001, 1)}
@@ -77,7 +78,7 @@ def build_plan(seed: int = 7, requests: int = 36, spike: bool = False, span_s: f
     """Mostly new questions, some repeats (cache hits), a throttled call, optionally a token spike.
 
     Arrivals are spread over `span_s` seconds (the demo replays them as the last hour of traffic);
-    the spike, if any, lands in one minute two thirds of the way through.
+    the spike, if any (a runaway agent loop), sends a huge prompt every 30 s from half-way through.
     """
     rng = random.Random(seed)
     plan = TrafficPlan()
@@ -105,12 +106,13 @@ def build_plan(seed: int = 7, requests: int = 36, spike: bool = False, span_s: f
     callers = everyday_callers(len(plan.requests), seed)
     for request, offset, caller in zip(plan.requests, offsets, callers, strict=True):
         request.offset_s, request.caller = offset, caller
-    if spike:  # a runaway agent loop: 45 huge prompts within three minutes, two thirds of the way in
+    if spike:  # a runaway agent loop: 45 huge prompts, one every 30 s from half-way through the hour
         for part in range(SPIKE_REQUESTS):
             message = f"Step {part}: re-read the repository and plan again."
             big: dict[str, Any] = {"message": message, "model_id": SONNET, "use_cache": False}
             behavior = Behavior(input_tokens=45_000, output_tokens=2_000, text="Re-planning. " * 40)
-            plan.requests.append(Request(big, behavior, offset_s=span_s * 2 / 3 + part * 4, caller=RUNAWAY))
+            offset = span_s / 2 + part * SPIKE_EVERY_S
+            plan.requests.append(Request(big, behavior, offset_s=offset, caller=RUNAWAY))
         plan.requests.sort(key=lambda r: r.offset_s)
     return plan
 

@@ -17,7 +17,7 @@ from infra.config import StackConfig
 from infra.constructs.alarm_kit import GTE, NOT_BREACHING, AlarmAdder, Runbook, insights_query
 from shared import metric_catalogue as mc
 
-PERIOD_SECONDS = 300  # an hour limit can go from 80% to 100% in minutes: the shortest useful period
+PERIOD_SECONDS = 60  # a limit can go from 80% to 100% in minutes: one-minute periods page before the cap
 MISSING_WHY = (
     "not breaching: only a request of a caller with limits reports a usage, so a period without one "
     "means no caller moved closer to a limit"
@@ -33,7 +33,7 @@ def add_caller_alarms(
         "CallerLimitUsage",
         f"CallerLimitUsage-above-{percent:g}pct",
         Runbook(
-            f"A caller used {percent:g}% or more of one of its limits (CallerLimitUsage Maximum / 5 min, "
+            f"A caller used {percent:g}% or more of one of its limits (CallerLimitUsage Maximum / minute, "
             "all models)",
             "Top callers by tokens",
             f"Contributor Insights rules {tokens_rule} and {cost_rule} name the caller; the saved query "

@@ -16,6 +16,7 @@ import pytest
 from shared import metric_catalogue as mc
 from tools import demo
 from tools.emf import summarise
+from tools.demo_callers import RUNAWAY
 from tools.traffic import MODELS, SPIKE_REQUESTS, build_plan
 
 pytestmark = pytest.mark.slow
@@ -40,7 +41,8 @@ def _fakes_of(result: demo.DemoResult) -> dict[str, Any]:
 def test_given_demo_traffic_when_reported_then_requests_hits_and_tokens_match_what_was_sent(run: Any) -> None:
     result, _, _ = run
     plan = build_plan(spike=True)
-    assert result.statuses == {200: len(plan.requests) - 1, 429: 1}
+    capped = _rejections(result)  # the runaway loop's prompts refused at its cap (never reached a model)
+    assert capped and result.statuses == {200: len(plan.requests) - 1 - len(capped), 429: 1 + len(capped)}
     from_emf = summarise(result.documents)
     for model in MODELS:
         row, sent = result.report.models[model], from_emf[model]
@@ -48,13 +50,37 @@ def test_given_demo_traffic_when_reported_then_requests_hits_and_tokens_match_wh
             row["requests"]
             == sent.answers + sent.errors
             == sum(1 for r in plan.requests if r.body.get("model_id", MODELS[0]) == model)
+            - sum(1 for d in capped if d[mc.DIM_MODEL_ID] == model)
         )
         assert row["cache_hits"] == sent.cache_hits
         assert row["hit_rate"] == pytest.approx(sent.cache_hits / sent.answers)
         assert row["input_tokens"] + row["output_tokens"] == row["total_tokens"]
         assert row["total_tokens"] == sent.total_tokens
         assert (row["cost"] or 0.0) == pytest.approx(sent.cost)
-    assert result.report.models[MODELS[0]]["input_tokens"] >= SPIKE_REQUESTS * 45_000
+    assert result.report.models[MODELS[0]]["input_tokens"] >= (SPIKE_REQUESTS - len(capped)) * 45_000
+
+
+def _rejections(result: demo.DemoResult) -> list[dict[str, Any]]:
+    return [d for d in result.documents if d.get(mc.LIMIT_REJECTIONS.name) in ([1], [1.0], 1)]
+
+
+def test_given_the_runaway_loop_when_it_nears_its_cap_then_the_alarm_pages_before_the_429s(run: Any) -> None:
+    result, _, _ = run
+    story = result.limits
+    capped = _rejections(result)
+    assert {d[mc.PROP_CALLER] for d in capped} == {RUNAWAY.arn}
+    assert story.rejected_caller == RUNAWAY.arn
+    assert story.alarm_at is not None and story.first_rejection_at is not None
+    assert story.alarm_at < story.first_rejection_at  # paged first, then the cap answered 429
+    assert story.answered_after > 0  # everyone else kept getting answers
+    first = result.pages[0]["Alarm"]
+    assert "CallerLimitUsage-above-80pct" in first["AlarmName"]
+    assert first["StateChangeTime"].startswith(story.alarm_at.strftime("%Y-%m-%dT%H:%M"))
+    assert "TopCallers-TotalTokens" in first["AlarmDescription"]
+    callers = result.report.callers.callers  # the report's top callers (local Contributor Insights)
+    top = max(callers, key=lambda caller: callers[caller].get(mc.TOTAL_TOKENS.name, 0.0))
+    assert top == RUNAWAY.arn
+    assert callers[top][mc.LIMIT_REJECTIONS.name] == len(capped)
 
 
 def test_given_two_ticks_when_reported_then_each_launchdarkly_window_counted_once(run: Any) -> None:
@@ -123,9 +149,9 @@ def test_given_demo_when_done_then_png_written_and_an_alarm_paged(run: Any) -> N
     assert result.png.stat().st_size > 20_000
     assert result.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     breaching = [a.name for a in result.alarms if a.state == "ALARM"]
-    assert any("TotalTokens-all-models" in name for name in breaching)
     assert result.pages
     assert all(p["Subject"].startswith("ALARM: ") for p in result.pages)
-    assert {p["Alarm"]["AlarmName"] for p in result.pages} == set(breaching)
+    # Every alarm breaching now pages, and the caller alarm paged at the minute it fired (replayed hour).
+    assert {p["Alarm"]["AlarmName"] for p in result.pages} == {*breaching, result.limits.alarm.name}
     # The demo's alarms are new: CloudWatch's page names the state they left, not a made-up OK.
     assert {p["Alarm"]["OldStateValue"] for p in result.pages} == {"INSUFFICIENT_DATA"}

@@ -183,7 +183,7 @@ def test_given_the_configured_percent_when_synthesized_then_one_alarm_watches_th
 
     (query,) = alarm["Metrics"]
     assert query["Expression"] == 'SELECT MAX(CallerLimitUsage) FROM SCHEMA("AIGateway/TokenUsage", ModelId)'
-    assert query["Period"] == 300
+    assert query["Period"] == 60
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (percent, "GreaterThanOrEqualToThreshold")
     assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (1, 1)
     assert alarm["TreatMissingData"] == "notBreaching"

@@ -15,8 +15,8 @@ import pytest
 
 from shared import metric_catalogue as mc
 from tools import demo
-from tools.emf import summarise
 from tools.demo_callers import RUNAWAY
+from tools.emf import summarise
 from tools.traffic import MODELS, SPIKE_REQUESTS, build_plan
 
 pytestmark = pytest.mark.slow

@@ -140,9 +140,10 @@ def test_given_callers_usage_on_two_models_when_evaluated_then_the_alarm_reads_t
         if r["Properties"]["AlarmName"] == CALLER_ALARM
     ]
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    _usage(cloudwatch, now - timedelta(minutes=3), "us.anthropic.claude-sonnet-4-5-20250929-v1:0", *sonnet)
+    # Both models in the alarm's last one-minute period.
+    _usage(cloudwatch, now + timedelta(seconds=10), "us.anthropic.claude-sonnet-4-5-20250929-v1:0", *sonnet)
     if haiku:
-        _usage(cloudwatch, now - timedelta(minutes=2), "us.anthropic.claude-haiku-4-5-20251001-v1:0", *haiku)
+        _usage(cloudwatch, now + timedelta(seconds=20), "us.anthropic.claude-haiku-4-5-20251001-v1:0", *haiku)
 
     result = AlarmEvaluator(cloudwatch, now + timedelta(minutes=1)).evaluate(CALLER_ALARM, props)
 

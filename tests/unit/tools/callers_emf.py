@@ -30,6 +30,8 @@ def emf(caller: str | None, minutes_ago: float, *, tokens: int = 0, cost: float 
         document[mc.LIMIT_REJECTIONS.name] = [1.0]
         metrics = document["_aws"]["CloudWatchMetrics"][0]["Metrics"]
         metrics.append({"Name": mc.LIMIT_REJECTIONS.name, "Unit": "Count"})
-    if caller is not None:
+    if caller is None:  # a line without the property (not one the chatbot writes: it says `anonymous`)
+        document.pop(mc.PROP_CALLER, None)
+    else:
         document[mc.PROP_CALLER] = caller
     return document

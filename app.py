@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CDK app entry point: `cdk synth` / `cdk deploy` (see README)."""
+"""CDK app entry point: `cdk synth` / `cdk deploy` (see docs/deploy.md)."""
 
 from infra.application import create_app
 

@@ -5,7 +5,7 @@ Parts: 1 EMF vs PutMetricData, 2 the chatbot's hot path, 3 cold start and memory
 fakes on 127.0.0.1; no AWS account. Benchmarks report and exit 0 even when a target is missed (they are
 not tests); a part that cannot run prints why and the others still run (exit 1 then).
 
-`--write-readme` rewrites only the README section between `<!-- bench -->` and `<!-- /bench -->`.
+`--write-docs` rewrites only the section of docs/benchmarks.md between `<!-- bench -->` and `<!-- /bench -->`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from bench.report import (
     figures_table,
     render_markdown,
     render_text,
-    update_readme,
+    update_docs_page,
 )
 
 PARTS = ("emf", "hot", "cold", "collectors", "cost")
@@ -90,7 +90,7 @@ def _markdown(runner: Runner, elapsed: float, argv: list[str]) -> str:
         "is the median of several repeats, next to a baseline measured in the same run (absolute times "
         "drift on a shared machine; the ratios are what to compare). Everything runs on 127.0.0.1 "
         "(moto's server, the loopback Bedrock and vendor fakes): no AWS account. Benchmarks report; they "
-        "never fail `make test`. Refresh this section with `.venv/bin/python -m bench --write-readme`; "
+        "never fail `make test`. Refresh this section with `.venv/bin/python -m bench --write-docs`; "
         "run one part with `--parts emf|hot|cold|collectors|cost` (comma list), a smoke run with `--quick`; "
         "the import breakdown comes from `python -X importtime bench/_probe.py chatbot.chatbot_handler "
         "/tmp/out.json` (PYTHONPATH=lambdas:., LAMBDA_TASK_ROOT set).",
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma list of {', '.join(PARTS)}")
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes (a smoke run)")
-    parser.add_argument("--write-readme", action="store_true", help="rewrite README.md's bench section")
+    parser.add_argument("--write-docs", action="store_true", help="rewrite docs/benchmarks.md's figures")
     parser.add_argument("--out", default=str(REPO / "out" / "bench"), help="where results.md is written")
     args_list = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(args_list)
@@ -208,10 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.md").write_text(markdown + "\n")
-    _say(f"\nMarkdown for the README: {out / 'results.md'}")
-    if args.write_readme:
-        update_readme(REPO / "README.md", markdown)
-        _say("README.md: the bench section was rewritten")
+    _say(f"\nMarkdown for docs/benchmarks.md: {out / 'results.md'}")
+    if args.write_docs:
+        update_docs_page(REPO / "docs" / "benchmarks.md", markdown)
+        _say("docs/benchmarks.md: the bench section was rewritten")
     return 1 if runner.errors else 0
 
 

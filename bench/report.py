@@ -10,8 +10,8 @@ from pathlib import Path
 
 from bench.stats import fmt_ratio, fmt_seconds
 
-README_START = "<!-- bench -->"
-README_END = "<!-- /bench -->"
+BENCH_START = "<!-- bench -->"
+BENCH_END = "<!-- /bench -->"
 
 
 def _fmt_value(value: float | None, unit: str) -> str:
@@ -116,15 +116,15 @@ def render_markdown(table: Table, *, heading: str = "####") -> str:
 
 def replace_between_markers(text: str, body: str) -> str:
     """`text` with everything between the bench markers replaced by `body` (markers kept)."""
-    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.DOTALL)
+    pattern = re.compile(re.escape(BENCH_START) + r".*?" + re.escape(BENCH_END), re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"{README_START} ... {README_END} not found")
-    replacement = f"{README_START}\n{body.strip()}\n{README_END}"
+        raise ValueError(f"{BENCH_START} ... {BENCH_END} not found")
+    replacement = f"{BENCH_START}\n{body.strip()}\n{BENCH_END}"
     return pattern.sub(lambda _: replacement, text, count=1)
 
 
-def update_readme(path: Path, body: str, read: Callable[[Path], str] = Path.read_text) -> None:
-    """Rewrite only the bench section of README.md (others edit the rest of the file)."""
+def update_docs_page(path: Path, body: str, read: Callable[[Path], str] = Path.read_text) -> None:
+    """Rewrite only the bench section of docs/benchmarks.md (the page's other text is written by hand)."""
     text = read(path)
     path.write_text(replace_between_markers(text, body))
 

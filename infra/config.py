@@ -104,7 +104,7 @@ def _collector(reader: Reader, name: str) -> dict[str, Any]:
     base = f"collectors.{name}"
     schedule = reader.integer(f"{base}.schedule_minutes", 1, 720)
     # 90 s: one worst-case vendor call (3 attempts x 13 s + back-offs + a rate-limit wait) plus the
-    # collectors' reserve for commits and health must fit (see the collectors section of the README).
+    # collectors' reserve for commits and health must fit (see docs/collectors.md).
     timeout = reader.integer(f"{base}.timeout_seconds", 90, 900)
     # Reserved concurrency 1 already forbids overlap; a run longer than the interval would make every
     # next run wait (throttled) and the missed-run alarm fire.

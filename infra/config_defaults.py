@@ -58,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
         "bedrock_read_timeout_seconds": 30,
         # CALLER_LIMITS (contract "Callers"): every caller is capped per UTC day out of the box, so one
         # runaway caller cannot spend more than 2% of the default monthly budget (500 USD) in a day nor
-        # run past the account-wide hourly token ceiling alone; see the README for the reasoning.
+        # run past the account-wide hourly token ceiling alone; see docs/callers.md for the reasoning.
         "caller_limits": {"default": {"day_tokens": 2000000, "day_usd": 10}, "callers": {}},
         "limits_fail_mode": "open",
     },

@@ -24,13 +24,27 @@ MISSING_WHY = {
 }
 
 
+# Where each alarm kind's runbook page lives, as a path from the repository root (the docs site's source):
+# an alarm's description names its page, which repeats the first check word for word and goes on with the
+# next checks, the queries to run and how to tune or silence the alarm (tests/infra/test_runbooks.py).
+RUNBOOK_DIR = "docs/runbooks"
+# CloudWatch refuses an AlarmDescription longer than this (PutMetricAlarm).
+DESCRIPTION_LIMIT = 1024
+
+
 @dataclass(frozen=True, slots=True)
 class Runbook:
-    """The words a person reads at 3 a.m.: what broke, where to look, what to check first."""
+    """The words a person reads at 3 a.m.: what broke, where to look, what to check first, and the page
+    (`docs/runbooks/<page>.md`, one per alarm kind) with everything after the first check."""
 
     summary: str
     widget: str
     first_check: str
+    page: str
+
+    @property
+    def path(self) -> str:
+        return f"{RUNBOOK_DIR}/{self.page}.md"
 
 
 def metric(

@@ -21,6 +21,7 @@ from constructs import Construct
 
 from infra.config import StackConfig
 from infra.constructs.alarm_kit import (
+    DESCRIPTION_LIMIT,
     GT,
     LT,
     MISSING_WHY,
@@ -88,8 +89,15 @@ class Alarms(Construct):
         description = (
             f"{runbook.summary} ({condition}, {datapoints} of {evaluation_periods} periods). "
             f"Open {self._dashboard}, widget '{runbook.widget}'. First check: {runbook.first_check} "
-            f"Missing data: {missing_why or MISSING_WHY[missing]}."
+            f"Missing data: {missing_why or MISSING_WHY[missing]}. Runbook: {runbook.path}."
         )
+        # Measured with the dashboard URL's region still a token (longer than any region name): a
+        # description CloudWatch would refuse fails the synth, not the deploy.
+        if len(description) > DESCRIPTION_LIMIT:
+            raise ValueError(
+                f"{name}: the alarm description has {len(description)} characters, "
+                f"CloudWatch accepts {DESCRIPTION_LIMIT}"
+            )
         alarm_name = f"{self._prefix}{name}"
         alarm: cw.AlarmBase
         if std_devs is not None:
@@ -139,6 +147,7 @@ class Alarms(Construct):
                 "did the EstimatedCost anomaly alarm of this model fire too? If not, the spike is cache "
                 f"hits or prompt-cache reads and costs little; else Contributor Insights rule "
                 f"{self._rules[mc.TOTAL_TOKENS.name]} names the callers.",
+                page="token-anomaly",
             ),
             metric=metric(mc.TOTAL_TOKENS, "Sum", 300, dims),
             threshold=None,
@@ -157,6 +166,7 @@ class Alarms(Construct):
                     "Estimated cost per hour (USD)",
                     f"Contributor Insights rule {self._rules[mc.ESTIMATED_COST.name]} names the callers "
                     "that spend; cap them in chatbot.caller_limits or lower max_tokens.",
+                    page="cost-anomaly",
                 ),
                 metric=metric(mc.ESTIMATED_COST, "Sum", 300, dims),
                 threshold=None,
@@ -175,6 +185,7 @@ class Alarms(Construct):
                 "Response latency",
                 "Time to first token: high too means Bedrock is slow or throttling (ModelErrors, "
                 "AWS Health); low means long answers (OutputTokens).",
+                page="latency-p99",
             ),
             metric=metric(mc.RESPONSE_LATENCY, "p99", 300, dims),
             threshold=limits.latency_p99_ms,
@@ -194,6 +205,7 @@ class Alarms(Construct):
                 "Cache hit rate",
                 "CacheErrors (a failing cache table reads as misses), then whether callers send "
                 "use_cache=false or vary the system prompt or max_tokens (part of the cache key).",
+                page="cache-hit-rate",
             ),
             metric=cw.MathExpression(
                 expression=f"IF(answered >= {guard}, 100 * cached / answered)",
@@ -219,6 +231,7 @@ class Alarms(Construct):
                 "Model and cache errors",
                 "ErrorCode in the chatbot log group: `throttled` means Bedrock quota (Service Quotas, "
                 "another model); `model_error` means Bedrock failures (AWS Health) or timeouts.",
+                page="model-error-rate",
             ),
             metric=cw.MathExpression(
                 expression=f"IF(FILL(answers, 0) + FILL(errors, 0) >= {guard}, "
@@ -247,6 +260,7 @@ class Alarms(Construct):
                 "Token usage over time",
                 "which model's band of the stacked graph grew, then its callers: Contributor Insights rule "
                 f"{self._rules[mc.TOTAL_TOKENS.name]}.",
+                page="token-ceiling",
             ),
             metric=cw.MathExpression(
                 expression=insights_sum(mc.TOTAL_TOKENS), using_metrics={}, period=Duration.hours(1)
@@ -264,6 +278,7 @@ class Alarms(Construct):
                 "Estimated cost per hour (USD)",
                 "which model's band grew (at this pace the month costs 730 x the hourly figure), then its "
                 f"callers: Contributor Insights rule {self._rules[mc.ESTIMATED_COST.name]}.",
+                page="cost-ceiling",
             ),
             metric=cw.MathExpression(
                 expression=insights_sum(mc.ESTIMATED_COST), using_metrics={}, period=Duration.hours(1)

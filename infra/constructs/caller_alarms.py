@@ -40,6 +40,7 @@ def add_caller_alarms(
             f"'{query_folder}/Callers near a limit' gives its share. At 100% the chatbot answers it 429 "
             "limit_exceeded until the window resets: if the use is legitimate, raise its entry in "
             "chatbot.caller_limits.callers.",
+            page="caller-limit-usage",
         ),
         metric=cw.MathExpression(
             expression=insights_query(mc.CALLER_LIMIT_USAGE, "MAX"),

@@ -57,8 +57,9 @@ def _collector_health(
             f"The {source} collector reported at least {errors} failed vendor call(s) in each of two "
             f"consecutive {collector.schedule_minutes}-minute periods",
             "CollectorErrors",
-            f"the {source} collector's log group for the HTTP status: 401/403 means the token in its "
-            "Secrets Manager secret is missing or expired (README: put-secret-value), 429/5xx the vendor.",
+            "the collector's log group for the HTTP status: 401/403 means the token in its Secrets "
+            "Manager secret is missing or expired (put-secret-value), 429/5xx the vendor.",
+            page="collector-errors",
         ),
         metric=metric(mc.COLLECTOR_ERRORS, "Sum", interval, dims),
         threshold=errors,
@@ -77,6 +78,7 @@ def _collector_health(
             "CollectorRuns",
             "the collector dead-letter queue and the function's log group (timeouts, import errors, "
             "throttling), then whether its EventBridge Scheduler schedule is enabled.",
+            page="collector-missed-runs",
         ),
         metric=metric(mc.COLLECTOR_RUNS, "Sum", 2 * interval, dims),
         threshold=1,
@@ -100,6 +102,7 @@ def _dead_letters(alarms: AlarmAdder, queue: sqs.IQueue) -> None:
             "empty the queue (aws sqs purge-queue --queue-url <CollectorDeadLetterQueueUrl>, or receive "
             "and delete each message). The alarm stays in ALARM until then and clears on the queue's "
             "next datapoint (0), within about 5 minutes.",
+            page="collector-dead-letters",
         ),
         metric=queue.metric_approximate_number_of_messages_visible(
             statistic="Maximum", period=Duration.minutes(5)
@@ -132,6 +135,7 @@ def _launchdarkly(alarms: AlarmAdder, config: StackConfig) -> None:
                     "LaunchDarkly generations",
                     "the AI Config's monitoring tab in LaunchDarkly (which variation and model fail), then "
                     "roll back its latest variation change.",
+                    page="launchdarkly-error-rate",
                 ),
                 metric=cw.MathExpression(
                     expression=f"IF(generations >= {guard}, 100 * FILL(failures, 0) / generations)",
@@ -162,6 +166,7 @@ def _launchdarkly(alarms: AlarmAdder, config: StackConfig) -> None:
             "LaunchDarkly generations",
             "which AI Config's GenerationErrorCount rose on the dashboard, then its monitoring tab in "
             "LaunchDarkly. List AI Config keys in cdk.json to get per-config error-rate alarms.",
+            page="launchdarkly-error-count",
         ),
         metric=cw.MathExpression(
             expression=insights_sum(
@@ -188,6 +193,7 @@ def _perf(alarms: AlarmAdder, config: StackConfig) -> None:
             "Perf month cost (USD)",
             "Perf's cost breakdown by model and task type; then the chatbot's Estimated cost widget "
             "to see whether this gateway is the one spending.",
+            page="perf-projected-cost",
         ),
         metric=metric(mc.PERF_PROJECTED_MONTH_END_COST, "Maximum", HOUR),
         threshold=budget,
@@ -211,6 +217,7 @@ def _flashback(alarms: AlarmAdder) -> None:
                 "Flashback policy violations, alerts and blocks",
                 "the Flashback console's policy log for the LLM id on the dashboard graph: who sent what, "
                 "and which policy matched.",
+                page="flashback-policy",
             ),
             metric=cw.MathExpression(
                 expression=insights_sum(definition), using_metrics={}, period=Duration.hours(1)

@@ -1,5 +1,5 @@
 """The chatbot's fixed platform limits (client timeouts, payload sizes): one source for the Lambda code,
-the synth-time validation (`infra.config` imports this module) and the numbers the README quotes.
+the synth-time validation (`infra.config` imports this module) and the numbers docs/configuration.md quotes.
 
 Pure constants and arithmetic: nothing here imports boto3 or Powertools, so infra can import it.
 """

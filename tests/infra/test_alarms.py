@@ -334,10 +334,10 @@ def test_given_different_token_and_cost_widths_when_synthesized_then_each_band_r
     assert "band of 4.5 std devs" in render(cost["AlarmDescription"])
 
 
-def _readme_alarm_table() -> list[tuple[re.Pattern[str], tuple[int, int], str]]:
-    """(alarm name pattern, (datapoints, evaluation periods), missing data) per row of the README's
-    alarm table, read from its words: "3 of 3", "in 1 of 3 hours", no "of" = 1 of 1."""
-    text = (ROOT / "README.md").read_text()
+def _docs_alarm_table() -> list[tuple[re.Pattern[str], tuple[int, int], str]]:
+    """(alarm name pattern, (datapoints, evaluation periods), missing data) per row of the alarm table
+    in docs/runbooks/index.md, read from its words: "3 of 3", "in 1 of 3 hours", no "of" = 1 of 1."""
+    text = (ROOT / "docs" / "runbooks" / "index.md").read_text()
     start = text.index("| alarm (per) | metric | condition | missing data |")
     rows = []
     for line in text[start:].splitlines()[2:]:
@@ -358,15 +358,15 @@ def _readme_alarm_table() -> list[tuple[re.Pattern[str], tuple[int, int], str]]:
 
 
 @pytest.mark.parametrize("stack", ["default", "custom"])
-def test_given_the_readme_alarm_table_when_synthesized_then_every_alarm_keeps_its_datapoints_and_missing_data(
+def test_given_the_docs_alarm_table_when_synthesized_then_every_alarm_keeps_its_datapoints_and_missing_data(
     stack: str, request: pytest.FixtureRequest
 ) -> None:
     synth: Synth = request.getfixturevalue(stack)
-    rows = _readme_alarm_table()
+    rows = _docs_alarm_table()
 
     for name, alarm in _alarms(synth).items():
         matches = [(points, missing) for pattern, points, missing in rows if pattern.match(name)]
-        assert len(matches) == 1, f"{name}: {len(matches)} rows of the README's alarm table describe it"
+        assert len(matches) == 1, f"{name}: {len(matches)} rows of the docs' alarm table describe it"
         (points, missing) = matches[0]
         assert (alarm["DatapointsToAlarm"], alarm["EvaluationPeriods"]) == points, name
         assert alarm["TreatMissingData"] == missing, name

@@ -1,5 +1,5 @@
 """One focused test per defect the reliability work found (the properties and scans found them first;
-these pin each fix down by name). README, section Reliability, lists them."""
+these pin each fix down by name). docs/reliability.md lists them."""
 
 from __future__ import annotations
 

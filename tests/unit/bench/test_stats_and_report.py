@@ -1,4 +1,4 @@
-"""The benchmark's pure helpers: percentiles, summaries, formatting, figures and the README section."""
+"""The benchmark's pure helpers: percentiles, summaries, formatting, figures and the docs page's section."""
 
 from __future__ import annotations
 
@@ -65,15 +65,15 @@ def test_given_an_overhead_figure_when_ratio_then_measured_over_baseline() -> No
     assert figure.cells()[-1] == "**NO**"
 
 
-def test_given_a_readme_when_the_bench_section_is_replaced_then_only_it_changes() -> None:
-    readme = "# Title\n\n## Benchmarks\n\n<!-- bench -->\nold\n<!-- /bench -->\n\n## Next\ntext\n"
-    updated = replace_between_markers(readme, "new table\n")
+def test_given_a_page_when_the_bench_section_is_replaced_then_only_it_changes() -> None:
+    page = "# Title\n\n## Benchmarks\n\n<!-- bench -->\nold\n<!-- /bench -->\n\n## Next\ntext\n"
+    updated = replace_between_markers(page, "new table\n")
     assert (
         updated == "# Title\n\n## Benchmarks\n\n<!-- bench -->\nnew table\n<!-- /bench -->\n\n## Next\ntext\n"
     )
     assert replace_between_markers(updated, "new table") == updated
 
 
-def test_given_a_readme_without_markers_when_replaced_then_value_error() -> None:
+def test_given_a_page_without_markers_when_replaced_then_value_error() -> None:
     with pytest.raises(ValueError, match="not found"):
         replace_between_markers("# no markers\n", "x")

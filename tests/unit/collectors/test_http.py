@@ -257,7 +257,7 @@ def test_given_env_overrides_when_settings_are_read_then_they_apply_and_bound_th
 
     assert (settings.connect_timeout, settings.read_timeout, settings.max_attempts) == (1, 2, 4)
     assert settings.worst_case_seconds() == 4 * (1 + 2) + 3 * 5 + 6
-    assert HttpSettings().worst_case_seconds() < 75  # the default budget documented in the README
+    assert HttpSettings().worst_case_seconds() < 75  # the default budget in docs/collectors.md
 
 
 def test_given_no_env_when_settings_are_read_then_every_value_is_the_documented_default() -> None:

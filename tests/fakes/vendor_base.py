@@ -17,27 +17,30 @@ Order of evaluation for one request: record it; latency; `delay_next` sleep; the
 status or malformed fault; then the rate limiter; then auth; then the vendor's route.
 `Retry-After` is always sent as whole delay-seconds (rounded up), as RFC 9110 requires: urllib3's
 `Retry` rejects a fractional value.
+
+The wire lives in `loopback_http.py`, the faults in `vendor_faults.py`, the rate limiter in `rate_window.py`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import random
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
-Clock = Callable[[], float]
+from tests.fakes.loopback_http import LoopbackHandler, LoopbackServer, Response
+from tests.fakes.rate_window import RateWindow, retry_after_header
+from tests.fakes.vendor_faults import Fault, FaultInjection
 
-WINDOW_SECONDS = 60.0
+__all__ = ["Clock", "FakeVendorServer", "ManualClock", "RecordedRequest", "Response", "json_bytes"]
+
+Clock = Callable[[], float]
 
 
 class ManualClock:
@@ -74,94 +77,11 @@ class RecordedRequest:
     time: float
 
 
-@dataclass
-class Response:
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json"
-
-
-@dataclass
-class _Fault:
-    kind: str  # "status" | "malformed" | "delay"
-    remaining: int | None  # None: every matching request until cleared
-    path_prefix: str | None
-    status: int = 200
-    retry_after: float | None = None
-    body: bytes | None = None
-    seconds: float = 0.0
-
-    def matches(self, path: str) -> bool:
-        return self.path_prefix is None or path.startswith(self.path_prefix)
-
-
-def retry_after_header(seconds: float) -> str:
-    """RFC 9110 delay-seconds: a non-negative integer, rounded up."""
-    return str(max(0, math.ceil(seconds)))
-
-
 def json_bytes(obj: Any, *, indent: int | None = None) -> bytes:
     return json.dumps(obj, indent=indent).encode()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # small answers must leave at once (Nagle + delayed ACK = 40 ms)
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def _dispatch(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        response = self.server.fake._handle(self.command, self.path, headers)
-        try:
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            self.wfile.write(response.body)
-            self.wfile.flush()
-        except OSError:  # the client gave up (read timeout) and closed the socket
-            self.close_connection = True
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeVendorServer
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        conn, addr = super().get_request()
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn, addr
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that disconnects mid-answer is a normal event in timeout tests
-
-
-class FakeVendorServer:
+class FakeVendorServer(FaultInjection, RateWindow):
     """Base of the vendor fakes. Use `with Fake() as fake:` and point the client at `fake.endpoint`.
 
     Subclasses implement `_authorized`, `_error_body`, `_route` and `_reset_data`, and may extend
@@ -191,13 +111,13 @@ class FakeVendorServer:
         self._latency_rng = random.Random(latency_seed)
         self._lock = threading.RLock()
         self._stopping = threading.Event()
-        self._faults: list[_Fault] = []
-        self._delays: list[_Fault] = []
+        self._faults: list[Fault] = []
+        self._delays: list[Fault] = []
         self._requests: list[RecordedRequest] = []
         self._window: deque[tuple[float, str]] = deque()  # (clock, path) of admitted requests
         self._rate_limited = 0
         self._preset: Callable[[Any], None] | None = None  # rebuilds a preset's data on reset()
-        self._server = _Server((host, port), _Handler)
+        self._server = LoopbackServer((host, port), LoopbackHandler)
         self._server.fake = self
         # A short poll interval: `shutdown()` waits for the loop to notice (the default 0.5 s per stop).
         self._thread = threading.Thread(
@@ -268,102 +188,10 @@ class FakeVendorServer:
         with self._lock:
             return self._rate_limited
 
-    # ----------------------------------------------------------------- faults
-    def fail_next(
-        self,
-        status: int,
-        times: int = 1,
-        *,
-        retry_after: float | None = None,
-        body: bytes | None = None,
-        path_prefix: str | None = None,
-    ) -> None:
-        """The next `times` matching requests get `status` with the vendor's error body (or `body`),
-        plus `Retry-After` when `retry_after` is given."""
-        self._add_fault(
-            _Fault("status", times, path_prefix, status=status, retry_after=retry_after, body=body)
-        )
-
-    def fail_always(
-        self,
-        status: int,
-        *,
-        retry_after: float | None = None,
-        body: bytes | None = None,
-        path_prefix: str | None = None,
-    ) -> None:
-        """Every matching request gets `status` until `clear_faults()` (or `reset()`)."""
-        self._add_fault(
-            _Fault("status", None, path_prefix, status=status, retry_after=retry_after, body=body)
-        )
-
-    def malformed_next(self, times: int = 1, path_prefix: str | None = None) -> None:
-        """The next `times` matching requests get a 200 whose JSON body is cut in half (invalid JSON)."""
-        self._add_fault(_Fault("malformed", times, path_prefix))
-
-    def delay_next(self, seconds: float, times: int = 1, path_prefix: str | None = None) -> None:
-        """The next `times` matching requests wait `seconds` before being answered (normally, unless
-        another fault applies). Delays are cut short by `stop()`."""
-        with self._lock:
-            self._delays.append(_Fault("delay", times, path_prefix, seconds=seconds))
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-            self._delays.clear()
-
-    def _add_fault(self, fault: _Fault) -> None:
-        if fault.remaining is not None and fault.remaining < 1:
-            raise ValueError("times must be >= 1")
-        with self._lock:
-            self._faults.append(fault)
-
-    @staticmethod
-    def _take(faults: list[_Fault], path: str) -> _Fault | None:
-        for fault in faults:
-            if fault.matches(path):
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                    if fault.remaining == 0:
-                        faults.remove(fault)
-                return fault
-        return None
-
-    # ----------------------------------------------------------------- clocks and rate limit
+    # ----------------------------------------------------------------- clock
     def now_ms(self) -> int:
         """The fake's wall clock, Unix milliseconds."""
         return int(self.wall_clock() * 1000)
-
-    def _prune_window(self, now: float) -> None:
-        while self._window and self._window[0][0] <= now - WINDOW_SECONDS:
-            self._window.popleft()
-
-    def window_usage(self, path: str | None = None) -> int:
-        """Admitted requests in the current 60 s window (all, or those to exactly `path`)."""
-        with self._lock:
-            self._prune_window(self.clock())
-            return sum(1 for _, p in self._window if path is None or p == path)
-
-    def window_reset_in(self) -> float:
-        """Seconds until the oldest admitted request leaves the window (60 if the window is empty)."""
-        with self._lock:
-            now = self.clock()
-            self._prune_window(now)
-            if not self._window:
-                return WINDOW_SECONDS
-            return self._window[0][0] + WINDOW_SECONDS - now
-
-    def _admit(self, path: str) -> float | None:
-        """None if admitted, else the seconds to wait. Rejected requests do not fill the window."""
-        now = self.clock()
-        self._prune_window(now)
-        limit = self.rate_limit_per_minute
-        if limit is not None and len(self._window) >= limit:
-            self._rate_limited += 1
-            index = len(self._window) - limit  # the slot that must expire before one more fits
-            return max(0.001, self._window[index][0] + WINDOW_SECONDS - now)
-        self._window.append((now, path))
-        return None
 
     # ----------------------------------------------------------------- request handling
     def _handle(self, method: str, raw_path: str, headers: dict[str, str]) -> Response:

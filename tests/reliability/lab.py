@@ -13,14 +13,13 @@ parses and retries exactly as it would a real one.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, redirect_stderr, redirect_stdout
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +27,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.retries.standard import ExponentialBackoff
+
+from tests.reliability.aws_faults import AwsFault
+from tests.reliability.capture import captured_output as captured_output  # imported from here by many
+from tests.reliability.cloudwatch_readback import Key, readback, series_totals
 
 HOUR = 3600
 FAST_BACKOFF = {"throttling_base_scale": 0.02, "non_throttling_base_scale": 0.005}
@@ -130,163 +133,6 @@ def default_t0(real_now: float | None = None) -> float:
     now = time.time() if real_now is None else real_now
     return now - now % HOUR - HOUR / 2
 
-
-# --- output capture ----------------------------------------------------------------------------------
-@contextmanager
-def captured_output() -> Iterator[io.StringIO]:
-    """Everything printed (EMF, Powertools' JSON log lines) and every log record, in one buffer.
-
-    Powertools' Logger holds the stream it was built with, so its StreamHandlers are pointed at the
-    buffer as well as sys.stdout/sys.stderr; a handler on the root logger catches records that propagate.
-    """
-    buffer = io.StringIO()
-    swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
-    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)] + [logging.root]
-    for logger in loggers:
-        for handler in getattr(logger, "handlers", []):
-            if type(handler) is logging.StreamHandler and handler.stream in (
-                sys.stdout,
-                sys.stderr,
-                sys.__stdout__,
-                sys.__stderr__,
-            ):
-                swapped.append((handler, handler.setStream(buffer)))
-    record_handler = logging.StreamHandler(buffer)
-    record_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s %(args)s"))
-    logging.root.addHandler(record_handler)
-    try:
-        with redirect_stdout(buffer), redirect_stderr(buffer):
-            yield buffer
-    finally:
-        logging.root.removeHandler(record_handler)
-        for handler, stream in swapped:
-            handler.setStream(stream)
-
-
-# --- AWS faults through botocore's own event hooks ----------------------------------------------------
-class _RawBody:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-
-@dataclass
-class AwsFault:
-    """Answers the `operation` sends selected by `which(n, body)` (n counts sends from 1, body is the
-    request's bytes) with an AWS error."""
-
-    operation: str
-    code: str
-    status: int
-    which: Callable[[int, bytes], bool]
-    query_compatible: bool = False
-    sends: int = 0
-    injected: int = 0
-
-    def __call__(self, request: Any, **_: Any) -> Any:
-        from botocore.awsrequest import AWSResponse
-
-        self.sends += 1
-        body = request.body if isinstance(request.body, bytes) else str(request.body or "").encode()
-        if not self.which(self.sends, body):
-            return None
-        content_type = request.headers.get("Content-Type", b"")
-        content_type = content_type.decode() if isinstance(content_type, bytes) else str(content_type)
-        assert "json" in content_type, f"fault hook speaks the JSON protocols only, got {content_type!r}"
-        self.injected += 1
-        body = json.dumps({"__type": self.code, "message": f"injected {self.code}"}).encode()
-        headers = {"Content-Type": content_type}
-        if self.query_compatible:  # CloudWatch: the error code travels in this header too
-            headers["x-amzn-query-error"] = f"{self.code};Sender"
-        return AWSResponse(request.url, self.status, headers, _RawBody(body))
-
-
-# --- CloudWatch read-back -----------------------------------------------------------------------------
-Key = tuple[str, tuple[tuple[str, str], ...], int]  # (metric, sorted dimensions, epoch ms of the minute)
-
-
-def readback(cloudwatch: Any, namespace: str, start: float, end: float) -> dict[Key, tuple[float, int]]:
-    """{(metric, dims, minute): (Sum, SampleCount)} of every series in `namespace`, read with ListMetrics
-    and GetMetricStatistics (60 s periods; every timestamp the product writes is on a whole minute)."""
-    series: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
-    for page in cloudwatch.get_paginator("list_metrics").paginate(Namespace=namespace):
-        for metric in page["Metrics"]:
-            series.add(
-                (
-                    metric["MetricName"],
-                    tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))),
-                )
-            )
-    begin = datetime.fromtimestamp(start - start % 60, tz=UTC)
-    finish = datetime.fromtimestamp(end, tz=UTC)
-    out: dict[Key, tuple[float, int]] = {}
-    for name, dims in sorted(series):
-        response = cloudwatch.get_metric_statistics(
-            Namespace=namespace,
-            MetricName=name,
-            Dimensions=[{"Name": k, "Value": v} for k, v in dims],
-            StartTime=begin,
-            EndTime=finish,
-            Period=60,
-            Statistics=["Sum", "SampleCount"],
-        )
-        for point in response["Datapoints"]:
-            stamp = int(point["Timestamp"].timestamp() * 1000)
-            out[(name, dims, stamp)] = (point["Sum"], int(point["SampleCount"]))
-    return out
-
-
-def series_totals(
-    cloudwatch: Any, namespace: str, start: float, end: float
-) -> dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, int]]:
-    """{(metric, dims): (Sum, SampleCount)} over [start, end) for every series of `namespace`: one
-    GetMetricData period spanning the range, 250 series per call (fast for thousands of series)."""
-    series: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
-    for page in cloudwatch.get_paginator("list_metrics").paginate(Namespace=namespace):
-        for metric in page["Metrics"]:
-            series.add(
-                (
-                    metric["MetricName"],
-                    tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))),
-                )
-            )
-    names = sorted(series)
-    begin = start - start % 60
-    period = int(-(-(end - begin) // 60) * 60)
-    out: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, int]] = {}
-    for offset in range(0, len(names), 250):
-        chunk = names[offset : offset + 250]
-        queries = [
-            {
-                "Id": f"{prefix}{index}",
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": namespace,
-                        "MetricName": name,
-                        "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
-                    },
-                    "Period": period,
-                    "Stat": stat,
-                },
-            }
-            for index, (name, dims) in enumerate(chunk)
-            for prefix, stat in (("s", "Sum"), ("n", "SampleCount"))
-        ]
-        response = cloudwatch.get_metric_data(
-            MetricDataQueries=queries,
-            StartTime=datetime.fromtimestamp(begin, tz=UTC),
-            EndTime=datetime.fromtimestamp(begin + period, tz=UTC),
-        )
-        found: dict[str, float] = {}
-        for result in response["MetricDataResults"]:
-            found[result["Id"]] = float(sum(result["Values"]))
-        for index, key in enumerate(chunk):
-            count = int(found.get(f"n{index}", 0))
-            if count:
-                out[key] = (found.get(f"s{index}", 0.0), count)
-    return out
 
 
 # --- the lab ------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ The real handler, resolver, validation, service and EMF publisher run; the cache
 in-memory fakes (speed: 1000 examples per property), counting model calls and published records so an
 invalid request provably never reaches the model nor the metrics, and every request that does gets
 exactly one valid EMF document. An answer of `internal_error` (the handler's last-resort catch) fails
-the property too: it means an exception escaped the domain code. Targets live in `properties.py`
+the property too: it means an exception escaped the domain code. Targets live in `properties/`
 (shared with `make reliability`).
 """
 

@@ -1,7 +1,7 @@
 """Property-based: whatever a vendor answers, each collector's parsing gives a clear error or a counted
 skip, never a crash, and never a NaN, an infinity or anything else CloudWatch would refuse to publish.
 
-Targets (`properties.py`): LaunchDarkly AI Config metrics and usage `SeriesListRep` bodies, each of
+Targets (`properties/`): LaunchDarkly AI Config metrics and usage `SeriesListRep` bodies, each of
 Perf's six endpoints (the seed payload with values replaced at any depth, or anything at all), Flashback
 `/ai/llm/stats` bodies with any previous totals. Every body goes through the real HttpClient decoding,
 the collector's parser and the writer's validation; 1000 generated examples per target.

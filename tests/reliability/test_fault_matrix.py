@@ -1,4 +1,4 @@
-"""The fault matrix (`scenarios.py`): every fault, every component, read back from CloudWatch.
+"""The fault matrix (`scenarios/`): every fault, every component, read back from CloudWatch.
 
 Each case must end with no crash, no datapoint lost and none counted twice beyond the documented bound
 (a run killed, or a commit lost, between publishing and committing), and with health metrics that say

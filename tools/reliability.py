@@ -3,10 +3,10 @@
 Starts moto's server, the loopback Bedrock and the three vendor fakes on 127.0.0.1 (like `make demo`),
 then runs exactly what `tests/reliability` runs:
 
-- the property targets of `tests/reliability/properties.py` (1000 generated inputs each): chat events,
+- the property targets of `tests/reliability/properties/` (1000 generated inputs each): chat events,
   bodies and model/cache behaviours; LaunchDarkly, Perf and Flashback payloads through each collector's
   parsing and the CloudWatch writer's validation;
-- the fault matrix of `tests/reliability/scenarios.py`: vendor faults, PutMetricData and DynamoDB
+- the fault matrix of `tests/reliability/scenarios/`: vendor faults, PutMetricData and DynamoDB
   faults, runs at once, redelivered events, killed runs, cache and Bedrock failures, each read back from
   CloudWatch and compared with the fakes' ground truth.
 

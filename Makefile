@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy lambdas infra tools bench
+	$(BIN)/mypy lambdas infra tools offline bench
 
 # ruff and mypy run in the background while pytest runs on pytest-xdist workers; tests that share a
 # fixture stay on one worker (tests/conftest.py). One worker more than cores: about 30% of the suite's
@@ -44,7 +44,7 @@ PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: install
 	@logs=$$(mktemp -d); trap 'rm -rf "$$logs"' EXIT; \
 	$(BIN)/ruff check . >"$$logs/ruff" 2>&1 & ruff=$$!; \
-	$(BIN)/mypy lambdas infra tools bench >"$$logs/mypy" 2>&1 & mypy=$$!; \
+	$(BIN)/mypy lambdas infra tools offline bench >"$$logs/mypy" 2>&1 & mypy=$$!; \
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --maxprocesses 8; pytest_rc=$$?; \
 	wait $$ruff; ruff_rc=$$?; wait $$mypy; mypy_rc=$$?; \
 	echo "--- ruff check (exit $$ruff_rc)"; cat "$$logs/ruff"; \

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.env import REGION, lambda_stdout
+from bench.env import lambda_stdout
+from offline.environment import REGION, create_checkpoint_table
 
 CHECKPOINT_TABLE = "bench-collector-checkpoints"
 FUNCTION_TIMEOUT_S = 300
@@ -129,22 +130,9 @@ class CollectorBench:
         """Empty moto, the checkpoint table and one secret per vendor; the collectors' env and caches."""
         import boto3
 
-        from shared.table_schema import CHECKPOINT_PARTITION_KEY, CHECKPOINT_SORT_KEY
-
         self.moto.reset()
         dynamodb = boto3.client("dynamodb", endpoint_url=self.moto.endpoint, region_name=REGION)
-        dynamodb.create_table(
-            TableName=CHECKPOINT_TABLE,
-            KeySchema=[
-                {"AttributeName": CHECKPOINT_PARTITION_KEY, "KeyType": "HASH"},
-                {"AttributeName": CHECKPOINT_SORT_KEY, "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": CHECKPOINT_PARTITION_KEY, "AttributeType": "S"},
-                {"AttributeName": CHECKPOINT_SORT_KEY, "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_checkpoint_table(dynamodb, CHECKPOINT_TABLE)
         sm = boto3.client("secretsmanager", endpoint_url=self.moto.endpoint, region_name=REGION)
         os.environ["CHECKPOINT_TABLE_NAME"] = CHECKPOINT_TABLE
         for env_name, token in tokens.items():

@@ -44,19 +44,9 @@ def chatbot_environment() -> dict[str, str]:
 def _create_cache_table() -> None:
     import boto3
 
-    from shared.table_schema import CACHE_PARTITION_KEY, CACHE_TTL_ATTRIBUTE
+    from offline.environment import create_cache_table
 
-    dynamodb = boto3.client("dynamodb")
-    name = os.environ["CACHE_TABLE_NAME"]
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": CACHE_PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": CACHE_PARTITION_KEY, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": CACHE_TTL_ATTRIBUTE}
-    )
+    create_cache_table(boto3.client("dynamodb"), os.environ["CACHE_TABLE_NAME"])
 
 
 def run_chat_traffic(

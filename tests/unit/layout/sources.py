@@ -11,7 +11,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 # lambdas/ holds one code root whose packages (chatbot, collectors, shared) are imported without a prefix.
 LAMBDA_PACKAGES = ("chatbot", "collectors", "shared")
-TOP_LEVEL = ("infra", "tools", "bench", "tests")
+TOP_LEVEL = ("infra", "tools", "offline", "bench", "tests")
 FIRST_PARTY = (*LAMBDA_PACKAGES, *TOP_LEVEL, "lambdas")
 
 

@@ -1,8 +1,9 @@
 """Every metric and namespace name is spelled once, in the catalogue (`shared.metric_catalogue`).
 
-The Lambdas, the CDK app, the commands and the benchmark name a metric through its `MetricDef`
-(`mc.TOTAL_TOKENS.name`) and a namespace through its constant (`mc.NS_PERF`), so renaming one is one
-edit and a typo cannot create a second metric. Docstrings may mention names; code may not spell them.
+The Lambdas, the CDK app, the commands, the offline run and the benchmark name a metric through its
+`MetricDef` (`mc.TOTAL_TOKENS.name`) and a namespace through its constant (`mc.NS_PERF`), so renaming
+one is one edit and a typo cannot create a second metric. Docstrings may mention names; code may not
+spell them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 from shared import metric_catalogue as mc
 from tests.unit.layout.sources import REPO, python_files, string_constants
 
-CHECKED = ("lambdas", "infra", "tools", "bench")
+CHECKED = ("lambdas", "infra", "tools", "offline", "bench")
 CATALOGUE = Path("lambdas", "shared", "metric_catalogue")
 NAMESPACES = frozenset({mc.NS_TOKEN_USAGE, *mc.COLLECTOR_NAMESPACES})
 METRIC_NAMES = frozenset(

@@ -9,7 +9,7 @@ import pytest
 from tests.unit.layout.sources import REPO, python_files
 
 LIMIT = 400
-CHECKED = ("lambdas", "infra", "tools", "bench", "tests")
+CHECKED = ("lambdas", "infra", "tools", "offline", "bench", "tests")
 # Test files still over the limit while they are being split (issue 15). This list only shrinks: a file
 # that is back under the limit must leave it (the last test says so), and nothing is ever added.
 KNOWN_OVERSIZED_TESTS = frozenset(

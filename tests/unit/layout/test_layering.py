@@ -1,8 +1,11 @@
-"""The layering of the code: bench and tools over infra over the Lambdas; no import runs back up.
+"""The layering of the code: lambdas < infra < tools < offline < bench; no import runs back up.
 
 lambdas/ ships as the Lambdas' code: its packages import none of the repository's other directories,
 and the chatbot and the collectors share only `shared`. infra/ (the CDK app) reads the Lambdas' names
-(catalogue, table schema, settings), never the commands, the demo or the benchmark.
+(catalogue, table schema, settings), never the commands, the offline run or the benchmark. tools/ (the
+product's commands) runs against any account, so it needs none of the local stand-ins; offline/ (the
+product on this machine: stand-ins, demo) uses the commands and the loopback fakes of tests/fakes; the
+benchmark may use everything below it. tests/ is on top.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "shared": frozenset({"chatbot", "collectors", "infra", "tools", "bench", "tests", "lambdas"}),
     "chatbot": frozenset({"collectors", "infra", "tools", "bench", "tests", "lambdas"}),
     "collectors": frozenset({"chatbot", "infra", "tools", "bench", "tests", "lambdas"}),
-    "infra": frozenset({"tools", "bench", "tests", "lambdas"}),
+    "infra": frozenset({"tools", "offline", "bench", "tests", "lambdas"}),
     "tools": frozenset({"bench", "lambdas"}),
+    "offline": frozenset({"bench", "lambdas"}),
     "bench": frozenset({"lambdas"}),
 }
-CHECKED = ("lambdas", "infra", "tools", "bench")
+CHECKED = ("lambdas", "infra", "tools", "offline", "bench")
 
 
 def violations(*directories: str, root: Path = REPO) -> list[str]:

@@ -9,6 +9,9 @@ CloudWatch answers for the range's age (5-minute data past 15 days, hourly past 
 
     python -m tools.report --region eu-west-1 --hours 24
     python -m tools.report --endpoint-url http://127.0.0.1:5000 --hours 6
+
+Against the local account, `python -m offline.report` takes the same options and `--local-emf FILE`, the
+top callers derived from a file of EMF lines (moto has no GetInsightRuleReport).
 """
 
 from __future__ import annotations
@@ -284,28 +287,25 @@ def format_report(report: Report) -> str:
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    import boto3
-
+def arguments() -> argparse.ArgumentParser:
+    """The command's options (`offline.report` adds its local ones)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--region", help="AWS region (default: the SDK's)")
     parser.add_argument("--hours", type=float, default=24.0, help="time range, ending now (default 24)")
     parser.add_argument("--latest-hours", type=float, default=72.0, help="look-back for latest Perf levels")
     parser.add_argument("--endpoint-url", help="a CloudWatch endpoint, e.g. a local moto server")
     parser.add_argument("--stack-name", default=DEFAULT_STACK, help="whose top-callers rules to read")
-    parser.add_argument(
-        "--local-emf",
-        type=Path,
-        help="runs locally: derive top callers from this file's EMF lines (moto has no GetInsightRuleReport)",
-    )
-    args = parser.parse_args(argv)
-    cloudwatch = boto3.client("cloudwatch", region_name=args.region, endpoint_url=args.endpoint_url)
-    insights = None
-    if args.local_emf:
-        from tools.emf import parse_emf_lines
-        from tools.local_contributor_insights import LocalContributorInsights
+    return parser
 
-        insights = LocalContributorInsights(cloudwatch, parse_emf_lines(args.local_emf.read_text()))
+
+def cloudwatch_client(args: argparse.Namespace) -> Any:
+    import boto3
+
+    return boto3.client("cloudwatch", region_name=args.region, endpoint_url=args.endpoint_url)
+
+
+def print_report(args: argparse.Namespace, cloudwatch: Any, insights: Any = None) -> int:
+    """Build and print the report the options ask for (`insights`: a GetInsightRuleReport stand-in)."""
     report = build_report(
         cloudwatch,
         hours=args.hours,
@@ -315,6 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(format_report(report))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments().parse_args(argv)
+    return print_report(args, cloudwatch_client(args))
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ def test_given_emf_lines_in_a_file_when_the_cli_runs_locally_then_it_prints_thei
 ) -> None:
     import time
 
-    from tools.report import main
+    from offline.report import main
 
     lines = []
     for document in DOCUMENTS:

@@ -53,7 +53,7 @@ test: install
 	test $$pytest_rc -eq 0 -a $$ruff_rc -eq 0 -a $$mypy_rc -eq 0
 
 demo: install
-	$(PY) -m tools.demo
+	$(PY) -m offline.demo
 
 report: install
 	$(PY) -m tools.report $(ARGS)
@@ -71,7 +71,7 @@ bench: install
 	$(PY) -m bench
 
 reliability: install
-	$(PY) -m tools.reliability
+	$(PY) -m offline.reliability
 
 clean:
 	rm -rf cdk.out out .pytest_cache .mypy_cache .ruff_cache

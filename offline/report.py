@@ -16,8 +16,8 @@ from offline.environment import ensure_paths
 
 def main(argv: list[str] | None = None) -> int:
     ensure_paths()  # `python -m` puts the repository root on the path, not lambdas/ (the catalogue)
-    from tools.emf import parse_emf_lines
-    from tools.local_contributor_insights import LocalContributorInsights
+    from offline.emf import parse_emf_lines
+    from offline.local_contributor_insights import LocalContributorInsights
     from tools.report import arguments, cloudwatch_client, print_report
 
     parser = arguments()

@@ -100,7 +100,7 @@ def build_report(
     stack_name: str = DEFAULT_STACK,
 ) -> Report:
     """`insights` answers DescribeInsightRules and GetInsightRuleReport: the CloudWatch client itself in
-    a real account, `tools.local_contributor_insights.LocalContributorInsights` where moto has no report."""
+    a real account, `offline.local_contributor_insights.LocalContributorInsights` where moto has no report."""
     now = now or datetime.now(UTC)
     start, end = window(hours, now)
     latest_start, _ = window(max(hours, latest_hours), now)

@@ -13,10 +13,10 @@ from typing import Any
 import boto3
 import pytest
 
+from offline import demo
+from offline.emf import summarise
+from offline.traffic import MODELS, SPIKE_REQUESTS, build_plan
 from shared import metric_catalogue as mc
-from tools import demo
-from tools.emf import summarise
-from tools.traffic import MODELS, SPIKE_REQUESTS, build_plan
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """The reliability lab: moto, the loopback Bedrock and vendor fakes, and one clean case at a time.
 
-Used by the reliability tests (through `conftest.py`) and by `make reliability` (`tools/reliability.py`),
+Used by the reliability tests (through `conftest.py`) and by `make reliability` (`offline/reliability.py`),
 so both run exactly the same scenarios. A `Case` is a clean moto account (checkpoint table, cache table,
 one secret per vendor holding a distinctive planted token), reset fakes, the collectors' and chatbot's
 environment, fresh boto3 clients, and one frozen clock shared by the collectors' runner and the vendor

@@ -12,9 +12,9 @@ import boto3
 import pytest
 
 from infra.constructs.caller_insights import TOP_CALLERS_RULES
+from offline.local_contributor_insights import LocalContributorInsights
 from tests.fakes.moto_server import MotoServer
 from tests.unit.tools.callers_emf import ALICE, BOB, LOOP, NOW, STACK, emf
-from tools.local_contributor_insights import LocalContributorInsights
 from tools.report import Report, build_report, format_report
 from tools.top_callers import find_rules, report_period, top_caller_lines, top_callers
 

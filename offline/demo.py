@@ -20,14 +20,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambdas"))
 
-from tools.local_stack import start_local_stack
+from offline.local_stack import start_local_stack
 
 OUT = Path(__file__).resolve().parent.parent / "out"
 
 
 def chatbot_environment() -> dict[str, str]:
     """The chatbot's Lambda environment for the local run (the same variables the stack sets)."""
-    from tools.traffic import MODEL_PRICES, MODELS
+    from offline.traffic import MODEL_PRICES, MODELS
 
     return {
         "MODEL_ID": MODELS[0],
@@ -55,9 +55,9 @@ def run_chat_traffic(
     """Send the traffic plan through the real handler; return status counts and the EMF documents
     (and, into `by_caller`, each caller's status counts)."""
     from chatbot import chatbot_handler
+    from offline.emf import capture_emf
+    from offline.traffic import build_plan, chat_event, script_behavior
     from tests.support import FakeLambdaContext
-    from tools.emf import capture_emf
-    from tools.traffic import build_plan, chat_event, script_behavior
 
     statuses: Counter[int] = Counter()
     documents: list[dict] = []
@@ -136,16 +136,16 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
 
     import boto3
 
-    from tools import demo_collectors as dc
-    from tools.alarm_eval import AlarmEvaluator
-    from tools.alarm_notify import hold_alarm, page, read_pages, subscribe_pager
-    from tools.dashboard_png import render_dashboard
-    from tools.demo_callers import with_demo_limits
-    from tools.local_cloudwatch import EmfLogsExtractor, enable_percentiles, enforce_retention_rule
-    from tools.local_contributor_insights import LocalContributorInsights
+    from offline import demo_collectors as dc
+    from offline.alarm_eval import AlarmEvaluator
+    from offline.alarm_notify import hold_alarm, page, read_pages, subscribe_pager
+    from offline.dashboard_png import render_dashboard
+    from offline.demo_callers import with_demo_limits
+    from offline.local_cloudwatch import EmfLogsExtractor, enable_percentiles, enforce_retention_rule
+    from offline.local_contributor_insights import LocalContributorInsights
+    from offline.template_resources import TemplateResources, synthesize_template
     from tools.metric_reader import window
     from tools.report import build_report, format_report
-    from tools.template_resources import TemplateResources, synthesize_template
 
     local = start_local_stack(stack)  # first: the environment (quiet logs) before any handler is imported
     _forget_container_state()

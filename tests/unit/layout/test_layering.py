@@ -22,7 +22,7 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "chatbot": frozenset({"collectors", "infra", "tools", "bench", "tests", "lambdas"}),
     "collectors": frozenset({"chatbot", "infra", "tools", "bench", "tests", "lambdas"}),
     "infra": frozenset({"tools", "offline", "bench", "tests", "lambdas"}),
-    "tools": frozenset({"bench", "lambdas"}),
+    "tools": frozenset({"offline", "bench", "tests", "lambdas"}),
     "offline": frozenset({"bench", "lambdas"}),
     "bench": frozenset({"lambdas"}),
 }

@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy lambdas infra tools bench
+	$(BIN)/mypy lambdas infra tools offline bench
 
 # The documentation site: docs/ (nav and checks in mkdocs.yml) with mkdocs-material into out/site/. Strict:
 # a broken link, anchor or README snippet, or a page missing from the nav, is an error. No --quiet: it
@@ -52,7 +52,7 @@ PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: install
 	@logs=$$(mktemp -d); trap 'rm -rf "$$logs"' EXIT; \
 	$(BIN)/ruff check . >"$$logs/ruff" 2>&1 & ruff=$$!; \
-	$(BIN)/mypy lambdas infra tools bench >"$$logs/mypy" 2>&1 & mypy=$$!; \
+	$(BIN)/mypy lambdas infra tools offline bench >"$$logs/mypy" 2>&1 & mypy=$$!; \
 	$(MKDOCS_BUILD) >"$$logs/docs" 2>&1 & docs=$$!; \
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --maxprocesses 8; pytest_rc=$$?; \
 	wait $$ruff; ruff_rc=$$?; wait $$mypy; mypy_rc=$$?; wait $$docs; docs_rc=$$?; \
@@ -63,7 +63,7 @@ test: install
 	test $$pytest_rc -eq 0 -a $$ruff_rc -eq 0 -a $$mypy_rc -eq 0 -a $$docs_rc -eq 0
 
 demo: install
-	$(PY) -m tools.demo
+	$(PY) -m offline.demo
 
 report: install
 	$(PY) -m tools.report $(ARGS)
@@ -81,7 +81,7 @@ bench: install
 	$(PY) -m bench
 
 reliability: install
-	$(PY) -m tools.reliability
+	$(PY) -m offline.reliability
 
 clean:
 	rm -rf cdk.out out .pytest_cache .mypy_cache .ruff_cache

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.env import REPO, apply_environment
+from bench.env import apply_environment
 from bench.report import (
     Figure,
     PartResult,
@@ -31,6 +31,7 @@ from bench.report import (
     render_text,
     update_docs_page,
 )
+from offline.environment import REPO
 
 PARTS = ("emf", "hot", "cold", "collectors", "cost")
 COMMAND = "make bench"

@@ -104,7 +104,7 @@ def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
 
 def synthesize() -> tuple[dict[str, Any] | None, str]:
     """Both variants' template summaries, or None and why not."""
-    from bench.env import offline_environment
+    from offline.environment import offline_environment
 
     env = dict(os.environ)
     env.update(offline_environment())

@@ -25,9 +25,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench.env import LAMBDAS, REPO, chat_environment, offline_environment
+from bench.env import bench_environment
 from bench.report import Figure, PartResult, Table
 from bench.stats import fmt_seconds, median
+from offline.environment import LAMBDAS, REPO
 
 PROBE = REPO / "bench" / "_probe.py"
 TARGET_RATIO = 1.3
@@ -60,8 +61,7 @@ def lambda_environment(memory_mb: int, extra: dict[str, str] | None = None) -> d
         for key, value in os.environ.items()
         if not key.startswith(("AWS_", "POWERTOOLS_", "LAMBDA_", "_X_AMZN"))
     }
-    env.update(offline_environment())
-    env.update(chat_environment())
+    env.update(bench_environment())
     env.pop("POWERTOOLS_TRACE_DISABLED", None)  # deployed with active tracing
     env.update(
         {

@@ -18,9 +18,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.env import MODELS, lambda_stdout
+from bench.env import lambda_stdout
 from bench.report import Figure, PartResult
 from bench.stats import Summary, fmt_seconds, time_calls
+from offline.environment import MODELS
 
 EMF_TARGET_RATIO = 30.0
 EMF_TARGET_MEDIAN_S = 50e-6

@@ -19,9 +19,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bench.env import MODELS, create_cache_table, lambda_stdout
+from bench.env import CACHE_TABLE, lambda_stdout
 from bench.report import Figure, PartResult
 from bench.stats import Summary, fmt_seconds
+from offline.environment import MODELS, REGION, create_cache_table
 
 MESSAGE = "How do I rotate the access keys of an IAM user without breaking the running applications?"
 TARGET_RATIO = 1.05
@@ -115,6 +116,8 @@ def _log_bytes(handler: _Handler, count: int) -> float:
 
 
 def run(moto_endpoint: str, *, repeats: int = 5, calls: int = 30) -> PartResult:
+    import boto3
+
     from chatbot import chatbot_handler
     from chatbot.bedrock import converse_request
     from chatbot.cache import cache_key
@@ -123,7 +126,7 @@ def run(moto_endpoint: str, *, repeats: int = 5, calls: int = 30) -> PartResult:
 
     get_settings.cache_clear()
     chatbot_handler.dependencies.cache_clear()
-    create_cache_table(moto_endpoint)
+    create_cache_table(boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name=REGION), CACHE_TABLE)
     settings = get_settings()
     bedrock = chatbot_handler._bedrock()
     dynamodb = chatbot_handler._dynamodb()

@@ -3,29 +3,16 @@ tests share a worker when pytest-xdist runs the suite in parallel (`make test` r
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from offline.environment import MODELS as MODELS  # the chat tests' models, as tests.conftest.MODELS
+from offline.environment import apply_offline_environment, chat_environment
+
 # Before any product module is imported: never reach a real account, never trace, never page.
-for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
-    os.environ.pop(_name, None)
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_SERVICE_NAME": "chatbot",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
-    }
-)
+apply_offline_environment()
 
 from chatbot import chatbot_handler  # noqa: E402
 from chatbot.settings import get_settings  # noqa: E402
@@ -33,15 +20,7 @@ from shared.aws_clients import reset_clients  # noqa: E402
 from tests.fakes.bedrock_server import FakeBedrock  # noqa: E402
 from tests.fakes.moto_server import MotoServer  # noqa: E402
 
-MODELS = (
-    "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-    "us.anthropic.claude-haiku-4-5-20251001-v1:0",
-    "amazon.nova-lite-v1:0",
-)
-PRICES = (
-    '{"us.anthropic.claude-sonnet-4-5-20250929-v1:0": {"input_per_1k": 0.003, "output_per_1k": 0.015},'
-    ' "us.anthropic.claude-haiku-4-5-20251001-v1:0": {"input_per_1k": 0.001, "output_per_1k": 0.005}}'
-)
+CACHE_TABLE = "chat-cache"
 
 
 @pytest.fixture(scope="session")
@@ -88,13 +67,8 @@ def bedrock(fake_bedrock: FakeBedrock, monkeypatch: pytest.MonkeyPatch) -> Itera
 @pytest.fixture
 def chat_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The chatbot's contract environment; settings and dependencies rebuilt for each test."""
-    monkeypatch.setenv("MODEL_ID", MODELS[0])
-    monkeypatch.setenv("ALLOWED_MODEL_IDS", ",".join(MODELS))
-    monkeypatch.setenv("CACHE_TABLE_NAME", "chat-cache")
-    monkeypatch.setenv("CACHE_TTL_SECONDS", "3600")
-    monkeypatch.setenv("MAX_MESSAGE_CHARS", "8000")
-    monkeypatch.setenv("MODEL_PRICES", PRICES)
-    monkeypatch.setenv("BEDROCK_MAX_ATTEMPTS", "2")
+    for name, value in chat_environment(CACHE_TABLE).items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     chatbot_handler.dependencies.cache_clear()
     yield

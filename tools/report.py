@@ -9,6 +9,9 @@ CloudWatch answers for the range's age (5-minute data past 15 days, hourly past 
 
     python -m tools.report --region eu-west-1 --hours 24
     python -m tools.report --endpoint-url http://127.0.0.1:5000 --hours 6
+
+Against the local account, `python -m offline.report` takes the same options and `--local-emf FILE`, the
+top callers derived from a file of EMF lines (moto has no GetInsightRuleReport).
 """
 
 from __future__ import annotations
@@ -97,7 +100,7 @@ def build_report(
     stack_name: str = DEFAULT_STACK,
 ) -> Report:
     """`insights` answers DescribeInsightRules and GetInsightRuleReport: the CloudWatch client itself in
-    a real account, `tools.local_contributor_insights.LocalContributorInsights` where moto has no report."""
+    a real account, `offline.local_contributor_insights.LocalContributorInsights` where moto has no report."""
     now = now or datetime.now(UTC)
     start, end = window(hours, now)
     latest_start, _ = window(max(hours, latest_hours), now)
@@ -232,43 +235,47 @@ def _ai_config_lines(report: Report) -> list[str]:
 def _perf_lines(report: Report) -> list[str]:
     perf = report.perf
     projected, current = (
-        _n(perf.get("ProjectedMonthEndCost"), ",.2f"),
-        _n(perf.get("CurrentMonthCost"), ",.2f"),
+        _n(perf.get(mc.PERF_PROJECTED_MONTH_END_COST.name), ",.2f"),
+        _n(perf.get(mc.PERF_CURRENT_MONTH_COST.name), ",.2f"),
     )
-    success, failure = _n(perf.get("SuccessRate"), ".3f"), _n(perf.get("FailureRate"), ".3f")
-    day_calls, day_cost = _n(perf.get("DailyCalls")), _n(perf.get("DailyCost"), ".2f")
+    success = _n(perf.get(mc.PERF_SUCCESS_RATE.name), ".3f")
+    failure = _n(perf.get(mc.PERF_FAILURE_RATE.name), ".3f")
+    day_calls, day_cost = _n(perf.get(mc.PERF_DAILY_CALLS.name)), _n(perf.get(mc.PERF_DAILY_COST.name), ".2f")
     out = [
         f"  Projected month-end cost: ${projected}   Current month: ${current}",
         f"  Success rate: {success}   Failure rate: {failure}",
         f"  Last completed day: {day_calls} calls, ${day_cost}",
     ]
     for provider, p in report.providers.items():
-        health = f"uptime {_n(p['ProviderUptime'], '.3f')}  errors {_n(p['ProviderErrorRate'], '.3f')}"
-        latency = f"p95 {_n(p['ProviderP95Latency'])} ms  p99 {_n(p['ProviderP99Latency'])} ms"
-        out.append(f"  {provider:<10} {health}  {latency}  rate-limit hits {_n(p['ProviderRateLimitHits'])}")
+        uptime, errors = p[mc.PERF_PROVIDER_UPTIME.name], p[mc.PERF_PROVIDER_ERROR_RATE.name]
+        p95, p99 = p[mc.PERF_PROVIDER_P95_LATENCY.name], p[mc.PERF_PROVIDER_P99_LATENCY.name]
+        hits = p[mc.PERF_PROVIDER_RATE_LIMIT_HITS.name]
+        health = f"uptime {_n(uptime, '.3f')}  errors {_n(errors, '.3f')}"
+        latency = f"p95 {_n(p95)} ms  p99 {_n(p99)} ms"
+        out.append(f"  {provider:<10} {health}  {latency}  rate-limit hits {_n(hits)}")
     return out
 
 
 def format_report(report: Report) -> str:
     out = [f"AI Gateway report {report.start:%Y-%m-%d %H:%M} .. {report.end:%Y-%m-%d %H:%M} UTC", ""]
-    out.append("Chatbot (AIGateway/TokenUsage)")
+    out.append(f"Chatbot ({mc.NS_TOKEN_USAGE})")
     header = ("model", "requests", "hit rate", "input", "output", "total", "avg ms", "p90 ms", "p99 ms",
               "ttft ms", "cost USD", "errors")  # fmt: skip
     rows = _model_rows(report)
     out += _table(header, rows) if rows else ["  (no chatbot metrics)"]
     out += ["", "Top callers (Contributor Insights rules over the chatbot log group, sum over the range)"]
     out += top_caller_lines(report.callers)
-    out += ["", "LaunchDarkly AI Configs (AIGateway/LaunchDarkly)", *_ai_config_lines(report)]
-    out += ["", "LaunchDarkly usage (AIGateway/LaunchDarklyUsage, newest completed day)"]
+    out += ["", f"LaunchDarkly AI Configs ({mc.NS_LAUNCHDARKLY})", *_ai_config_lines(report)]
+    out += ["", f"LaunchDarkly usage ({mc.NS_LAUNCHDARKLY_USAGE}, newest completed day)"]
     for (metric, dimensions), value in sorted(report.usage.items()):
         labels = ", ".join(f"{k}={v}" for k, v in dimensions)
         out.append(f"  {metric:<22} {_n(value):>14}  {labels}")
-    out += ["", "Perf (AIGateway/Perf, latest)", *_perf_lines(report)]
-    out += ["", "Flashback (AIGateway/Flashback, increments over the range)"]
+    out += ["", f"Perf ({mc.NS_PERF}, latest)", *_perf_lines(report)]
+    out += ["", f"Flashback ({mc.NS_FLASHBACK}, increments over the range)"]
     names = [m.name for m in mc.FLASHBACK_FIELDS.values()]
     rows = [(llm, *(_n(v.get(n)) for n in names)) for llm, v in sorted(report.flashback.items())]
     out += _table(("aiLlmId", *names), rows) if rows else ["  (no Flashback metrics)"]
-    out += ["", "Collector health (AIGateway/Collectors, sum over the range)"]
+    out += ["", f"Collector health ({mc.NS_COLLECTORS}, sum over the range)"]
     health = [m.name for m in mc.COLLECTOR_METRICS]
     rows = [(s, *(_n(v.get(name)) for name in health)) for s, v in sorted(report.collectors.items())]
     out += _table(("source", *health), rows) if rows else ["  (no collector runs)"]
@@ -280,28 +287,25 @@ def format_report(report: Report) -> str:
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    import boto3
-
+def arguments() -> argparse.ArgumentParser:
+    """The command's options (`offline.report` adds its local ones)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--region", help="AWS region (default: the SDK's)")
     parser.add_argument("--hours", type=float, default=24.0, help="time range, ending now (default 24)")
     parser.add_argument("--latest-hours", type=float, default=72.0, help="look-back for latest Perf levels")
     parser.add_argument("--endpoint-url", help="a CloudWatch endpoint, e.g. a local moto server")
     parser.add_argument("--stack-name", default=DEFAULT_STACK, help="whose top-callers rules to read")
-    parser.add_argument(
-        "--local-emf",
-        type=Path,
-        help="runs locally: derive top callers from this file's EMF lines (moto has no GetInsightRuleReport)",
-    )
-    args = parser.parse_args(argv)
-    cloudwatch = boto3.client("cloudwatch", region_name=args.region, endpoint_url=args.endpoint_url)
-    insights = None
-    if args.local_emf:
-        from tools.emf import parse_emf_lines
-        from tools.local_contributor_insights import LocalContributorInsights
+    return parser
 
-        insights = LocalContributorInsights(cloudwatch, parse_emf_lines(args.local_emf.read_text()))
+
+def cloudwatch_client(args: argparse.Namespace) -> Any:
+    import boto3
+
+    return boto3.client("cloudwatch", region_name=args.region, endpoint_url=args.endpoint_url)
+
+
+def print_report(args: argparse.Namespace, cloudwatch: Any, insights: Any = None) -> int:
+    """Build and print the report the options ask for (`insights`: a GetInsightRuleReport stand-in)."""
     report = build_report(
         cloudwatch,
         hours=args.hours,
@@ -311,6 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(format_report(report))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments().parse_args(argv)
+    return print_report(args, cloudwatch_client(args))
 
 
 if __name__ == "__main__":

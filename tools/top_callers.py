@@ -3,7 +3,7 @@
 Against a real account: the stack's three Contributor Insights rules (`<stack>-TopCallers-<metric>`,
 found with DescribeInsightRules by their definition: key `$.Caller`, value one of the three metrics)
 and one GetInsightRuleReport each over the report's range. Locally, moto has the rules but no report,
-so the demo passes `tools.local_contributor_insights.LocalContributorInsights`, which answers the same
+so the demo passes `offline.local_contributor_insights.LocalContributorInsights`, which answers the same
 call from the EMF lines. Needs `cloudwatch:DescribeInsightRules` and `cloudwatch:GetInsightRuleReport`.
 """
 

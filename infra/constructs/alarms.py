@@ -140,7 +140,7 @@ class Alarms(Construct):
         key = slug(model)
         self.add(
             f"TokenSpike{key}",
-            f"TotalTokens-anomaly-{model}",
+            f"{mc.TOTAL_TOKENS.name}-anomaly-{model}",
             Runbook(
                 f"TotalTokens (Sum / 5 min) of {model} rose above its anomaly band for 15 minutes",
                 "Token usage by model",
@@ -160,7 +160,7 @@ class Alarms(Construct):
         if model in self._config.models.prices:
             self.add(
                 f"CostSpike{key}",
-                f"EstimatedCost-anomaly-{model}",
+                f"{mc.ESTIMATED_COST.name}-anomaly-{model}",
                 Runbook(
                     f"EstimatedCost (USD, Sum / 5 min) of {model} rose above its anomaly band for 15 minutes",
                     "Estimated cost per hour (USD)",
@@ -178,7 +178,7 @@ class Alarms(Construct):
             )
         self.add(
             f"LatencyP99{key}",
-            f"ResponseLatency-p99-above-{limits.latency_p99_ms}ms-{model}",
+            f"{mc.RESPONSE_LATENCY.name}-p99-above-{limits.latency_p99_ms}ms-{model}",
             Runbook(
                 f"ResponseLatency p99 (ms / 5 min) of {model} stayed above {limits.latency_p99_ms} ms "
                 "for 15 minutes",
@@ -224,7 +224,7 @@ class Alarms(Construct):
         )
         self.add(
             f"ModelErrorRate{key}",
-            f"ModelErrors-rate-above-{limits.model_error_rate_percent:g}pct-{model}",
+            f"{mc.MODEL_ERRORS.name}-rate-above-{limits.model_error_rate_percent:g}pct-{model}",
             Runbook(
                 f"Model error rate (100 x ModelErrors / (answers + ModelErrors) per 5 min) of {model} stayed "
                 f"above {limits.model_error_rate_percent:g}% for 15 minutes with at least {guard} requests",
@@ -254,7 +254,7 @@ class Alarms(Construct):
         limits = self._config.alarms
         self.add(
             "TokenCeiling",
-            f"TotalTokens-all-models-above-{limits.hourly_token_ceiling}-per-hour",
+            f"{mc.TOTAL_TOKENS.name}-all-models-above-{limits.hourly_token_ceiling}-per-hour",
             Runbook(
                 f"TotalTokens of all models together exceeded {limits.hourly_token_ceiling} in one hour",
                 "Token usage over time",
@@ -271,7 +271,7 @@ class Alarms(Construct):
         )
         self.add(
             "CostCeiling",
-            f"EstimatedCost-all-models-above-{limits.hourly_cost_ceiling_usd:g}USD-per-hour",
+            f"{mc.ESTIMATED_COST.name}-all-models-above-{limits.hourly_cost_ceiling_usd:g}USD-per-hour",
             Runbook(
                 f"EstimatedCost of all models together exceeded {limits.hourly_cost_ceiling_usd:g} USD in "
                 "one hour",

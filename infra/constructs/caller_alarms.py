@@ -30,8 +30,8 @@ def add_caller_alarms(
     percent = config.alarms.caller_limit_usage_percent
     tokens_rule, cost_rule = rule_names[mc.TOTAL_TOKENS.name], rule_names[mc.ESTIMATED_COST.name]
     alarms.add(
-        "CallerLimitUsage",
-        f"CallerLimitUsage-above-{percent:g}pct",
+        mc.CALLER_LIMIT_USAGE.name,
+        f"{mc.CALLER_LIMIT_USAGE.name}-above-{percent:g}pct",
         Runbook(
             f"A caller used {percent:g}% or more of one of its limits (CallerLimitUsage Maximum / minute, "
             "all models)",

@@ -29,7 +29,7 @@ def emf_value_path(metric: mc.MetricDef) -> str:
     Powertools' EMF layout holds every metric value as an array (one member per add_metric: see
     lambdas/chatbot/token_metrics.py, `"TotalTokens": [300.0]`) and the chatbot prints one document per
     request, so member 0 is the request's value. A rule reading `$.TotalTokens` would see an array, not
-    a number, and match nothing (tests/unit/tools/test_local_contributor_insights.py ties the two).
+    a number, and match nothing (tests/unit/offline/test_local_contributor_insights.py ties the two).
     """
     return f"$.{metric.name}[0]"
 

@@ -87,7 +87,7 @@ def chatbot_rows(config: StackConfig) -> list[Row]:
         using_metrics={"answered": answered, "cached": cached},
     )
     return [
-        [header("### Chatbot (`AIGateway/TokenUsage`, one series per ModelId)")],
+        [header(f"### Chatbot (`{mc.NS_TOKEN_USAGE}`, one series per {mc.DIM_MODEL_ID})")],
         [
             graph(
                 "Token usage by model",

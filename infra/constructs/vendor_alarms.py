@@ -51,12 +51,12 @@ def _collector_health(
     interval = collector.schedule_minutes * 60
     errors = config.alarms.collector_errors_per_run
     alarms.add(
-        f"CollectorErrors{slug(source)}",
-        f"CollectorErrors-{source}-in-2-runs",
+        f"{mc.COLLECTOR_ERRORS.name}{slug(source)}",
+        f"{mc.COLLECTOR_ERRORS.name}-{source}-in-2-runs",
         Runbook(
             f"The {source} collector reported at least {errors} failed vendor call(s) in each of two "
             f"consecutive {collector.schedule_minutes}-minute periods",
-            "CollectorErrors",
+            mc.COLLECTOR_ERRORS.name,
             "the collector's log group for the HTTP status: 401/403 means the token in its Secrets "
             "Manager secret is missing or expired (put-secret-value), 429/5xx the vendor.",
             page="collector-errors",
@@ -71,11 +71,11 @@ def _collector_health(
     # Two runs are due in a window of two intervals: none at all means the schedule or function is broken.
     alarms.add(
         f"CollectorMissedRuns{slug(source)}",
-        f"CollectorRuns-{source}-missing",
+        f"{mc.COLLECTOR_RUNS.name}-{source}-missing",
         Runbook(
             f"The {source} collector did not report a run (CollectorRuns Sum < 1) in "
             f"{2 * collector.schedule_minutes} minutes, when two runs were due",
-            "CollectorRuns",
+            mc.COLLECTOR_RUNS.name,
             "the collector dead-letter queue and the function's log group (timeouts, import errors, "
             "throttling), then whether its EventBridge Scheduler schedule is enabled.",
             page="collector-missed-runs",
@@ -159,7 +159,7 @@ def _launchdarkly(alarms: AlarmAdder, config: StackConfig) -> None:
     per_hour = limits.ld_generation_errors_per_hour
     alarms.add(
         "LdGenerationErrors",
-        f"LaunchDarkly-GenerationErrorCount-above-{per_hour}-per-hour-{ld.project_key}",
+        f"LaunchDarkly-{mc.LD_GENERATION_ERROR_COUNT.name}-above-{per_hour}-per-hour-{ld.project_key}",
         Runbook(
             f"LaunchDarkly project {ld.project_key}: more than {per_hour} failed generations in an hour, "
             "all AI Configs and environments together",
@@ -187,7 +187,7 @@ def _perf(alarms: AlarmAdder, config: StackConfig) -> None:
     budget = config.monthly_budget_usd
     alarms.add(
         "PerfProjectedCostOverBudget",
-        f"Perf-ProjectedMonthEndCost-above-budget-{budget:g}USD",
+        f"Perf-{mc.PERF_PROJECTED_MONTH_END_COST.name}-above-budget-{budget:g}USD",
         Runbook(
             f"Perf projects this month's LLM spend above the monthly budget of {budget:g} USD",
             "Perf month cost (USD)",

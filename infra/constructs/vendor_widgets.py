@@ -64,7 +64,7 @@ def vendor_rows(config: StackConfig) -> list[Row]:
                 unit="per day",
             ),
         ],
-        [header("### Perf (`AIGateway/Perf`)")],
+        [header(f"### Perf (`{mc.NS_PERF}`)")],
         [
             graph(
                 "Perf month cost (USD)",
@@ -134,7 +134,7 @@ def vendor_rows(config: StackConfig) -> list[Row]:
                 right_unit="ratio / hits",
             ),
         ],
-        [header("### Flashback (`AIGateway/Flashback`, increments per AiLlmId)")],
+        [header(f"### Flashback (`{mc.NS_FLASHBACK}`, increments per {mc.DIM_AI_LLM_ID})")],
         [
             graph(
                 "Flashback calls and tokens",
@@ -162,7 +162,7 @@ def vendor_rows(config: StackConfig) -> list[Row]:
 
 def collector_rows() -> list[Row]:
     return [
-        [header("### Collector health (`AIGateway/Collectors`, one series per Source)")],
+        [header(f"### Collector health (`{mc.NS_COLLECTORS}`, one series per {mc.DIM_SOURCE})")],
         [
             graph(
                 metric.name,

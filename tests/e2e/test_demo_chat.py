@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from offline import demo
+from offline.emf import summarise
+from offline.traffic import MODELS, build_plan
 from tests.fakes.bedrock_server import FakeBedrock
-from tools import demo
-from tools.emf import summarise
-from tools.traffic import MODELS, build_plan
 
 
 def test_given_demo_traffic_when_run_then_emf_counts_match_the_plan(

@@ -13,11 +13,11 @@ from typing import Any
 import boto3
 import pytest
 
+from offline import demo
+from offline.demo_callers import RUNAWAY
+from offline.emf import summarise
+from offline.traffic import MODELS, SPIKE_REQUESTS, build_plan
 from shared import metric_catalogue as mc
-from tools import demo
-from tools.demo_callers import RUNAWAY
-from tools.emf import summarise
-from tools.traffic import MODELS, SPIKE_REQUESTS, build_plan
 
 pytestmark = pytest.mark.slow
 

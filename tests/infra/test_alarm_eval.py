@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
+from offline.alarm_eval import AlarmEvaluator, decide_state
 from tests.fakes.moto_server import MotoServer
 from tests.infra.conftest import Synth
-from tools.alarm_eval import AlarmEvaluator, decide_state
 
 DLQ_ALARM = "AIGatewayTokenMetrics-Collector-dead-letter-queue-not-empty"
 QUEUE = "AIGatewayTokenMetrics-CollectorsDeadLetterQueue-abc123"

@@ -233,7 +233,7 @@ def test_given_default_config_when_synthesized_then_code_asset_excludes_caches(d
     asset = default.outdir / f"asset.{chatbot['Code']['S3Key'].removesuffix('.zip')}"
 
     assert (asset / "chatbot" / "chatbot_handler.py").is_file()
-    assert (asset / "shared" / "metric_catalogue.py").is_file()
+    assert (asset / "shared" / "metric_catalogue" / "__init__.py").is_file()
     assert not list(asset.rglob("__pycache__"))
 
 

@@ -5,7 +5,8 @@ from typing import Any
 import boto3
 import pytest
 
-from shared.table_schema import CACHE_PARTITION_KEY, CACHE_TTL_ATTRIBUTE
+from offline.environment import create_cache_table
+from tests.conftest import CACHE_TABLE
 from tests.fakes.bedrock_server import FakeBedrock
 from tests.fakes.moto_server import MotoServer
 from tests.support import USAGE_TABLE, create_usage_table
@@ -14,16 +15,7 @@ from tests.support import USAGE_TABLE, create_usage_table
 @pytest.fixture
 def cache_table(aws: MotoServer, chat_env: None) -> Any:
     dynamodb = boto3.client("dynamodb", endpoint_url=aws.endpoint)
-    dynamodb.create_table(
-        TableName="chat-cache",
-        KeySchema=[{"AttributeName": CACHE_PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": CACHE_PARTITION_KEY, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.update_time_to_live(
-        TableName="chat-cache",
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": CACHE_TTL_ATTRIBUTE},
-    )
+    create_cache_table(dynamodb, CACHE_TABLE)
     return dynamodb
 
 

@@ -1,6 +1,6 @@
 """The reliability lab: moto, the loopback Bedrock and vendor fakes, and one clean case at a time.
 
-Used by the reliability tests (through `conftest.py`) and by `make reliability` (`tools/reliability.py`),
+Used by the reliability tests (through `conftest.py`) and by `make reliability` (`offline/reliability.py`),
 so both run exactly the same scenarios. A `Case` is a clean moto account (checkpoint table, cache table,
 one secret per vendor holding a distinctive planted token), reset fakes, the collectors' and chatbot's
 environment, fresh boto3 clients, and one frozen clock shared by the collectors' runner and the vendor
@@ -13,10 +13,7 @@ parses and retries exactly as it would a real one.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -28,6 +25,13 @@ import boto3
 import pytest
 from botocore.retries.standard import ExponentialBackoff
 
+from offline.environment import MODELS as MODELS  # the lab's chat models, for the scenarios
+from offline.environment import (
+    apply_offline_environment,
+    chat_environment,
+    create_cache_table,
+    create_checkpoint_table,
+)
 from tests.reliability.aws_faults import AwsFault
 from tests.reliability.capture import captured_output as captured_output  # imported from here by many
 from tests.reliability.cloudwatch_readback import Key, readback, series_totals
@@ -48,15 +52,6 @@ SECRET_ENV = {
 CHECKPOINT_TABLE = "reliability-checkpoints"
 CACHE_TABLE = "reliability-chat-cache"
 PROJECT, CONFIG, ENVIRONMENT = "ai-gateway", "support-chatbot", "production"
-MODELS = (
-    "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-    "us.anthropic.claude-haiku-4-5-20251001-v1:0",
-    "amazon.nova-lite-v1:0",
-)
-PRICES = {
-    MODELS[0]: {"input_per_1k": 0.003, "output_per_1k": 0.015},
-    MODELS[1]: {"input_per_1k": 0.001, "output_per_1k": 0.005},
-}
 COLLECTOR_ENV = {
     "CHECKPOINT_TABLE_NAME": CHECKPOINT_TABLE,
     "COLLECTOR_HTTP_CONNECT_TIMEOUT_SECONDS": "0.5",
@@ -77,37 +72,12 @@ COLLECTOR_ENV = {
     "PERF_DAILY_LOOKBACK_DAYS": "3",
     "FLASHBACK_AI_LLM_IDS": "",
 }
-CHAT_ENV = {
-    "MODEL_ID": MODELS[0],
-    "ALLOWED_MODEL_IDS": ",".join(MODELS),
-    "CACHE_TABLE_NAME": CACHE_TABLE,
-    "CACHE_TTL_SECONDS": "3600",
-    "MAX_MESSAGE_CHARS": "8000",
-    "MODEL_PRICES": json.dumps(PRICES),
-    "BEDROCK_MAX_ATTEMPTS": "2",
-}
+CHAT_ENV = chat_environment(CACHE_TABLE)
 
 
 def prepare_process() -> None:
     """What `tests/conftest.py` does at import, for a process that is not pytest (the tool)."""
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for path in (os.path.join(root, "lambdas"), root):
-        if path not in sys.path:
-            sys.path.insert(0, path)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_SERVICE_NAME": "chatbot",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }
-    )
+    apply_offline_environment()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
@@ -253,36 +223,9 @@ class Case:
         return boto3.client(service, endpoint_url=self.endpoint)
 
     def create_resources(self) -> None:
-        from shared.table_schema import (
-            CACHE_PARTITION_KEY,
-            CACHE_TTL_ATTRIBUTE,
-            CHECKPOINT_PARTITION_KEY,
-            CHECKPOINT_SORT_KEY,
-        )
-
         dynamodb = self.aws("dynamodb")
-        dynamodb.create_table(
-            TableName=CHECKPOINT_TABLE,
-            KeySchema=[
-                {"AttributeName": CHECKPOINT_PARTITION_KEY, "KeyType": "HASH"},
-                {"AttributeName": CHECKPOINT_SORT_KEY, "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": CHECKPOINT_PARTITION_KEY, "AttributeType": "S"},
-                {"AttributeName": CHECKPOINT_SORT_KEY, "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        dynamodb.create_table(
-            TableName=CACHE_TABLE,
-            KeySchema=[{"AttributeName": CACHE_PARTITION_KEY, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": CACHE_PARTITION_KEY, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        dynamodb.update_time_to_live(
-            TableName=CACHE_TABLE,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": CACHE_TTL_ATTRIBUTE},
-        )
+        create_checkpoint_table(dynamodb, CHECKPOINT_TABLE)
+        create_cache_table(dynamodb, CACHE_TABLE)
         sm = self.aws("secretsmanager")
         for source, token in PLANTED.items():
             arn = sm.create_secret(Name=f"reliability/{source}", SecretString=token)["ARN"]

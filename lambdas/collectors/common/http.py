@@ -1,25 +1,10 @@
 """The collectors' HTTP client: urllib3 with bounded retries, timeouts and typed errors.
 
 One `urllib3.PoolManager` per container (built on first use, never at import) keeps connections warm
-between scheduled runs. Each call carries its own `Timeout` and `Retry`:
-
-- GET only; at most `max_attempts` attempts per call; 429, 500, 502, 503 and 504 are retried, with
-  exponential backoff (`backoff_factor * 2**(n-1)`, capped at `backoff_max`, the first retry immediate as
-  urllib3 does it) or, when the server sends `Retry-After`, that delay capped at `retry_after_max`;
-- connection failures are retried inside the same budget; a read timeout is not (a slow vendor would
-  spend `max_attempts * read_timeout` of the function's time; the next scheduled run re-asks the same
-  window, so nothing is lost);
-- LaunchDarkly's `X-Ratelimit-Route-Remaining` / `X-Ratelimit-Global-Remaining` / `X-Ratelimit-Reset`
-  (epoch ms) headers: when a remaining count reaches 0 the next call waits until the reset, at most
-  `rate_limit_wait_max` seconds (`COLLECTOR_HTTP_RATE_LIMIT_WAIT_MAX_SECONDS`; the LaunchDarkly collector
-  defaults it to 60 s, LaunchDarkly's rate-limit window, the others keep 10 s and never wait on it).
-
-Worst case for one call: `max_attempts * (connect_timeout + read_timeout)` plus
-`(max_attempts - 1) * max(backoff_max, retry_after_max)` plus one `rate_limit_wait_max`; `worst_case_seconds`
-computes it so the runner stops starting calls that could not finish inside the Lambda timeout. A client
-honouring LaunchDarkly's headers knows before each call whether it must wait and how long:
-`next_call_worst_case_seconds` counts that wait instead of the cap (0 unless a remaining count hit 0), so a
-60 s cap does not take a minute from every call's budget.
+between scheduled runs. Each call carries its own `Timeout` and `Retry`, from the policy in
+`collectors.common.http_policy` (timeouts, retry budget, LaunchDarkly's rate-limit waits, the worst case
+of one call); `next_call_worst_case_seconds` gives the runner the next call's worst case so it stops
+starting calls that could not finish inside the Lambda timeout.
 
 Every failure is a `VendorHTTPError` carrying the status and the first `BODY_LIMIT` characters of the
 body (the collectors log it: a 403 or 500 body says why). Tokens travel in headers only and are never
@@ -30,10 +15,8 @@ that is not JSON, or nests deeper than Python's decoder recurses, is a `Malforme
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 from urllib.parse import urlencode
@@ -47,16 +30,36 @@ from urllib3.exceptions import (
     ProtocolError,
     ReadTimeoutError,
 )
-from urllib3.util.retry import Retry
+
+from collectors.common.http_policy import (
+    LD_RATE_LIMIT_WAIT_MAX_DEFAULT,
+    RATE_LIMIT_WAIT_ENV,
+    HttpSettings,
+    HttpStats,
+    RateLimitGate,
+)
+
+# The policy's names the collectors and the tests import from here, with the client's own.
+__all__ = [
+    "BODY_LIMIT",
+    "LD_RATE_LIMIT_WAIT_MAX_DEFAULT",
+    "RATE_LIMIT_WAIT_ENV",
+    "HttpClient",
+    "HttpSettings",
+    "HttpStats",
+    "MalformedResponse",
+    "VendorAuthError",
+    "VendorClientError",
+    "VendorConnectionError",
+    "VendorHTTPError",
+    "VendorServerError",
+    "VendorThrottled",
+    "VendorTimeout",
+    "pool_manager",
+]
 
 BODY_LIMIT = 500
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-LD_ROUTE_REMAINING = "X-Ratelimit-Route-Remaining"
-LD_GLOBAL_REMAINING = "X-Ratelimit-Global-Remaining"
-LD_RESET = "X-Ratelimit-Reset"
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
-RATE_LIMIT_WAIT_ENV = "COLLECTOR_HTTP_RATE_LIMIT_WAIT_MAX_SECONDS"
-LD_RATE_LIMIT_WAIT_MAX_DEFAULT = 60.0  # LaunchDarkly's rate-limit window: a wait up to the reset fits it
 
 
 # --- Errors ------------------------------------------------------------------------------------
@@ -118,115 +121,6 @@ class MalformedResponse(VendorHTTPError):
     kind = "malformed_response"
 
 
-# --- Settings and counters ---------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class HttpSettings:
-    """Timeouts and retry budget; `from_env` reads the optional `COLLECTOR_HTTP_*` overrides."""
-
-    connect_timeout: float = 3.05
-    read_timeout: float = 10.0
-    max_attempts: int = 3
-    backoff_factor: float = 0.5
-    backoff_max: float = 4.0
-    retry_after_max: float = 10.0
-    rate_limit_wait_max: float = 10.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> HttpSettings:
-        env = os.environ if env is None else env
-
-        def number(name: str, default: float, low: float, high: float) -> float:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ValueError(f"{name} must be a number, got {raw!r}") from None
-            if not low <= value <= high:
-                raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-            return value
-
-        d = cls()  # the defaults (a slots dataclass has no class-level default values to read)
-        return cls(
-            connect_timeout=number("COLLECTOR_HTTP_CONNECT_TIMEOUT_SECONDS", d.connect_timeout, 0.01, 30),
-            read_timeout=number("COLLECTOR_HTTP_READ_TIMEOUT_SECONDS", d.read_timeout, 0.01, 120),
-            max_attempts=int(number("COLLECTOR_HTTP_MAX_ATTEMPTS", d.max_attempts, 1, 10)),
-            backoff_factor=number("COLLECTOR_HTTP_BACKOFF_SECONDS", d.backoff_factor, 0, 30),
-            backoff_max=number("COLLECTOR_HTTP_BACKOFF_MAX_SECONDS", d.backoff_max, 0, 60),
-            retry_after_max=number("COLLECTOR_HTTP_RETRY_AFTER_MAX_SECONDS", d.retry_after_max, 0, 120),
-            rate_limit_wait_max=number(RATE_LIMIT_WAIT_ENV, d.rate_limit_wait_max, 0, 120),
-        )
-
-    def worst_case_seconds(self, rate_limit_wait: float | None = None) -> float:
-        """The longest one call can take, every retry and wait included (`rate_limit_wait`: the
-        rate-limit wait before it when known, else the cap)."""
-        attempts = self.max_attempts
-        waits = (attempts - 1) * max(self.backoff_max, self.retry_after_max)
-        wait = self.rate_limit_wait_max if rate_limit_wait is None else rate_limit_wait
-        return attempts * (self.connect_timeout + self.read_timeout) + waits + wait
-
-
-@dataclass(slots=True)
-class HttpStats:
-    """Counts for the health log and the benchmark."""
-
-    calls: int = 0  # logical calls (one `get_json`)
-    retries: int = 0  # extra attempts urllib3 made
-    failures: int = 0  # calls that ended in a VendorHTTPError
-    rate_limit_waits: int = 0  # waits caused by LaunchDarkly's remaining == 0
-    rate_limit_waited_seconds: float = 0.0
-    by_kind: dict[str, int] = field(default_factory=dict)
-
-    def as_log(self) -> dict[str, Any]:
-        return {
-            "http_calls": self.calls,
-            "http_retries": self.retries,
-            "http_failures": self.failures,
-            "rate_limit_waits": self.rate_limit_waits,
-            "rate_limit_waited_seconds": round(self.rate_limit_waited_seconds, 3),
-            "http_failures_by_kind": dict(self.by_kind),
-        }
-
-
-class _CountingRetry(Retry):
-    """urllib3's Retry, capping Retry-After and the backoff itself (the same way on urllib3 1.26 and 2.x,
-    whose `backoff_max`/`retry_after_max` arguments differ) and counting each retry it grants."""
-
-    def __init__(
-        self,
-        *args: Any,
-        stats: HttpStats | None = None,
-        retry_after_cap: float = 10.0,
-        backoff_cap: float = 4.0,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self._stats = stats
-        self._retry_after_cap = retry_after_cap
-        self._backoff_cap = backoff_cap
-
-    def new(self, **kwargs: Any) -> _CountingRetry:
-        retry = super().new(**kwargs)
-        retry._stats = self._stats
-        retry._retry_after_cap = self._retry_after_cap
-        retry._backoff_cap = self._backoff_cap
-        return retry
-
-    def get_retry_after(self, response: Any) -> float | None:
-        seconds = super().get_retry_after(response)
-        return None if seconds is None else max(0.0, min(seconds, self._retry_after_cap))
-
-    def get_backoff_time(self) -> float:
-        return max(0.0, min(super().get_backoff_time(), self._backoff_cap))
-
-    def increment(self, *args: Any, **kwargs: Any) -> _CountingRetry:
-        retry = super().increment(*args, **kwargs)  # raises MaxRetryError when the budget is spent
-        if self._stats is not None:
-            self._stats.retries += 1
-        return retry
-
-
 @cache
 def pool_manager() -> urllib3.PoolManager:
     """The container's connection pool (created on the first call, never at import)."""
@@ -271,33 +165,13 @@ class HttpClient:
         self._clock = clock
         self._pool = pool
         self._before_call = before_call  # e.g. the runner's time-budget check (raises to refuse)
-        self._not_before = 0.0  # epoch seconds before which the next call must not start
-
-    def _retry(self) -> _CountingRetry:
-        s = self.settings
-        retries = s.max_attempts - 1
-        return _CountingRetry(
-            total=retries,
-            connect=retries,
-            read=0,
-            status=retries,
-            other=0,
-            redirect=2,
-            allowed_methods=frozenset({"GET"}),
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=s.backoff_factor,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            stats=self.stats,
-            retry_after_cap=s.retry_after_max,
-            backoff_cap=s.backoff_max,
-        )
+        self._gate = RateLimitGate()  # LaunchDarkly's headers, when honoured
 
     def pending_rate_limit_wait(self) -> float:
         """Seconds the next call will wait for LaunchDarkly's rate-limit reset (0 when it will not)."""
         if not self._honour_ld:
             return 0.0
-        return max(0.0, min(self._not_before - self._clock(), self.settings.rate_limit_wait_max))
+        return self._gate.pending(self._clock(), self.settings.rate_limit_wait_max)
 
     def next_call_worst_case_seconds(self) -> float:
         """The next call's worst case: with LaunchDarkly's headers honoured, the wait it will really
@@ -307,33 +181,14 @@ class HttpClient:
         return self.settings.worst_case_seconds(rate_limit_wait=self.pending_rate_limit_wait())
 
     def _wait_for_rate_limit(self) -> None:
-        delay = self._not_before - self._clock()
-        if delay > 0:
-            delay = min(delay, self.settings.rate_limit_wait_max)
+        delay = self._gate.take(self._clock(), self.settings.rate_limit_wait_max)
+        if delay is not None:
             self.stats.rate_limit_waits += 1
             self.stats.rate_limit_waited_seconds += delay
             self._sleep(delay)
-        self._not_before = 0.0
 
     def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
-        def remaining(name: str) -> int | None:
-            raw = headers.get(name)
-            try:
-                return int(raw) if raw is not None else None
-            except ValueError:
-                return None
-
-        exhausted = any(remaining(name) == 0 for name in (LD_ROUTE_REMAINING, LD_GLOBAL_REMAINING))
-        if not exhausted:
-            return
-        try:
-            reset_ms = int(headers.get(LD_RESET, ""))
-        except ValueError:
-            reset_ms = 0
-        now = self._clock()
-        # No usable reset: wait the cap (the window is unknown, the cap bounds the cost).
-        until = reset_ms / 1000.0 if reset_ms > 0 else now + self.settings.rate_limit_wait_max
-        self._not_before = max(self._not_before, until)
+        self._gate.note(headers, self._clock(), self.settings.rate_limit_wait_max)
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET `base_url + path?params` and return the decoded JSON, or raise a VendorHTTPError."""
@@ -361,7 +216,7 @@ class HttpClient:
                 url,
                 headers=self._headers,
                 timeout=urllib3.Timeout(connect=s.connect_timeout, read=s.read_timeout),
-                retries=self._retry(),
+                retries=s.retry(self.stats),
                 preload_content=True,
             )
         except MaxRetryError as exc:

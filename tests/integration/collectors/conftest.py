@@ -17,7 +17,7 @@ import pytest
 from collectors import flashback_collector, launchdarkly_collector, perf_collector
 from collectors.common import runner, secrets
 from collectors.common.http import pool_manager
-from shared.table_schema import CHECKPOINT_PARTITION_KEY, CHECKPOINT_SORT_KEY
+from offline.environment import create_checkpoint_table
 from tests.fakes.flashback_server import FakeFlashback
 from tests.fakes.launchdarkly_server import FakeLaunchDarkly
 from tests.fakes.moto_server import MotoServer
@@ -66,18 +66,7 @@ def flashback_server() -> Iterator[FakeFlashback]:
 def collector_aws(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """Checkpoint table, one secret per vendor, the collectors' environment; fresh caches."""
     dynamodb = boto3.client("dynamodb", endpoint_url=aws.endpoint)
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": CHECKPOINT_PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": CHECKPOINT_SORT_KEY, "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": CHECKPOINT_PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": CHECKPOINT_SORT_KEY, "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_checkpoint_table(dynamodb, TABLE)
     sm = boto3.client("secretsmanager", endpoint_url=aws.endpoint)
     arns = {
         "LAUNCHDARKLY_API_TOKEN_SECRET_ARN": sm.create_secret(

@@ -52,8 +52,8 @@ def chat(
 
 def chat_finish(harness: Harness, log: ChatLog, live_usage: tuple[int, int]) -> Outcome:
     """EMF through the CloudWatch Logs stand-in into moto; per metric, samples against the answers."""
+    from offline.local_cloudwatch import EmfLogsExtractor
     from shared import metric_catalogue as mc
-    from tools.local_cloudwatch import EmfLogsExtractor
 
     EmfLogsExtractor(harness.case.aws("cloudwatch")).ingest(log.documents)
     got = harness.case.readback(mc.NS_TOKEN_USAGE, days=1)

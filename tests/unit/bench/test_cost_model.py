@@ -8,7 +8,7 @@ import pytest
 
 from bench import cost, cost_alarms, prices
 from bench.cold_start import parse_importtime
-from bench.collector_scale import AwsMeter
+from bench.collector_harness import AwsMeter
 
 
 def _variant(**overrides: Any) -> cost.Variant:

@@ -7,8 +7,8 @@ from typing import Any
 
 from chatbot.token_metrics import AnswerRecord, publish_token_metrics
 from chatbot.tokens import Usage
+from offline.emf import capture_emf
 from shared import metric_catalogue as mc
-from tools.emf import capture_emf
 
 STACK = "AIGatewayTokenMetrics"
 SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"

@@ -10,10 +10,10 @@ from typing import Any
 import boto3
 import pytest
 
+from offline.local_cloudwatch import enforce_retention_rule
 from shared import metric_catalogue as mc
 from tests.fakes.moto_server import MotoServer
 from tools.cloudwatch_retention import period_multiple
-from tools.local_cloudwatch import enforce_retention_rule
 from tools.report import build_report
 
 MODEL = "amazon.nova-lite-v1:0"

@@ -12,9 +12,9 @@ import boto3
 import pytest
 
 from infra.constructs.caller_insights import TOP_CALLERS_RULES
+from offline.local_contributor_insights import LocalContributorInsights
 from tests.fakes.moto_server import MotoServer
 from tests.unit.tools.callers_emf import ALICE, BOB, LOOP, NOW, STACK, emf
-from tools.local_contributor_insights import LocalContributorInsights
 from tools.report import Report, build_report, format_report
 from tools.top_callers import find_rules, report_period, top_caller_lines, top_callers
 
@@ -124,7 +124,7 @@ def test_given_emf_lines_in_a_file_when_the_cli_runs_locally_then_it_prints_thei
 ) -> None:
     import time
 
-    from tools.report import main
+    from offline.report import main
 
     lines = []
     for document in DOCUMENTS:

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.local_stack import REGION
+from offline.environment import REGION
 
 ACCOUNT = "123456789012"
 STATEFUL_TYPES = (

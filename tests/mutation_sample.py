@@ -1,8 +1,8 @@
 """A quick mutation sampling: small, realistic bugs put into the code one at a time, each against the tests
 that cover its module. A mutant the tests let pass is a test that cannot tell; the kill rate is reported.
 
-    .venv/bin/python -m tools.mutation_sample            # every mutant
-    .venv/bin/python -m tools.mutation_sample 3 7        # only those numbers
+    .venv/bin/python -m tests.mutation_sample            # every mutant
+    .venv/bin/python -m tests.mutation_sample 3 7        # only those numbers
 
 Not part of `make test` (each mutant runs a test subset: minutes in all). The source file is restored
 after each mutant, also when interrupted.
@@ -214,7 +214,7 @@ MUTANTS = (
         "1-minute periods asked for 15-16 days back",
     ),
     Mutant(
-        "tools/alarm_eval.py",
+        "offline/alarm_eval.py",
         '"ignore"',
         '"notBreaching"',
         ALARM_TESTS,

@@ -20,14 +20,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambdas"))
 
-from tools.local_stack import start_local_stack
+from offline.local_stack import start_local_stack
 
 OUT = Path(__file__).resolve().parent.parent / "out"
 
 
 def chatbot_environment() -> dict[str, str]:
     """The chatbot's Lambda environment for the local run (the same variables the stack sets)."""
-    from tools.traffic import MODEL_PRICES, MODELS
+    from offline.traffic import MODEL_PRICES, MODELS
 
     return {
         "MODEL_ID": MODELS[0],
@@ -44,19 +44,9 @@ def chatbot_environment() -> dict[str, str]:
 def _create_cache_table() -> None:
     import boto3
 
-    from shared.table_schema import CACHE_PARTITION_KEY, CACHE_TTL_ATTRIBUTE
+    from offline.environment import create_cache_table
 
-    dynamodb = boto3.client("dynamodb")
-    name = os.environ["CACHE_TABLE_NAME"]
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": CACHE_PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": CACHE_PARTITION_KEY, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": CACHE_TTL_ATTRIBUTE}
-    )
+    create_cache_table(boto3.client("dynamodb"), os.environ["CACHE_TABLE_NAME"])
 
 
 def run_chat_traffic(
@@ -65,9 +55,9 @@ def run_chat_traffic(
     """Send the traffic plan through the real handler; return status counts and the EMF documents
     (and, into `by_caller`, each caller's status counts)."""
     from chatbot import chatbot_handler
+    from offline.emf import capture_emf
+    from offline.traffic import build_plan, chat_event, script_behavior
     from tests.support import FakeLambdaContext
-    from tools.emf import capture_emf
-    from tools.traffic import build_plan, chat_event, script_behavior
 
     statuses: Counter[int] = Counter()
     documents: list[dict] = []
@@ -147,17 +137,17 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
 
     import boto3
 
-    from tools import demo_collectors as dc
-    from tools.alarm_eval import AlarmEvaluator
-    from tools.alarm_notify import hold_alarm, page, read_pages, subscribe_pager
-    from tools.dashboard_png import render_dashboard
-    from tools.demo_callers import with_demo_limits
-    from tools.demo_limits import CALLER_ALARM, limit_story
-    from tools.local_cloudwatch import EmfLogsExtractor, enable_percentiles, enforce_retention_rule
-    from tools.local_contributor_insights import LocalContributorInsights
+    from offline import demo_collectors as dc
+    from offline.alarm_eval import AlarmEvaluator
+    from offline.alarm_notify import hold_alarm, page, read_pages, subscribe_pager
+    from offline.dashboard_png import render_dashboard
+    from offline.demo_callers import with_demo_limits
+    from offline.demo_limits import CALLER_ALARM, limit_story
+    from offline.local_cloudwatch import EmfLogsExtractor, enable_percentiles, enforce_retention_rule
+    from offline.local_contributor_insights import LocalContributorInsights
+    from offline.template_resources import TemplateResources, synthesize_template
     from tools.metric_reader import window
     from tools.report import build_report, format_report
-    from tools.template_resources import TemplateResources, synthesize_template
 
     local = start_local_stack(stack)  # first: the environment (quiet logs) before any handler is imported
     _forget_container_state()

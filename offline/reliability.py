@@ -12,7 +12,7 @@ then runs exactly what `tests/reliability` runs:
 
 Nothing in the table is typed in: every number is counted while the scenarios run. The exit status is 1
 when anything crashed, was lost, was counted twice beyond the documented bound or failed a check.
-Usage: `python -m tools.reliability [--examples N] [--only SUBSTRING]`.
+Usage: `python -m offline.reliability [--examples N] [--only SUBSTRING]`.
 """
 
 from __future__ import annotations

@@ -10,28 +10,9 @@ import os
 from contextlib import ExitStack
 from dataclasses import dataclass
 
+from offline.environment import apply_offline_environment
 from tests.fakes.bedrock_server import FakeBedrock
 from tests.fakes.moto_server import MotoServer
-
-REGION = "us-east-1"
-
-
-def offline_aws_environment() -> None:
-    """Never reach a real account from a local run."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "demo",
-            "AWS_SECRET_ACCESS_KEY": "demo",
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "CRITICAL",
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        }
-    )
 
 
 @dataclass
@@ -42,7 +23,7 @@ class LocalStack:
 
 def start_local_stack(stack: ExitStack) -> LocalStack:
     """Start moto and the loopback Bedrock; point every AWS client at them."""
-    offline_aws_environment()
+    apply_offline_environment(log_level="CRITICAL")  # the demo prints its own story, not the handlers' logs
     moto = stack.enter_context(MotoServer())
     bedrock = stack.enter_context(FakeBedrock())
     os.environ["AWS_ENDPOINT_URL"] = moto.endpoint

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from offline.alarm_eval import AlarmEvaluator, AlarmResult
 from shared import metric_catalogue as mc
-from tools.alarm_eval import AlarmEvaluator, AlarmResult
 
 CALLER_ALARM = "CallerLimitUsage-above-"
 

@@ -12,8 +12,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from tools.alarm_eval import AlarmResult
-from tools.template_resources import ACCOUNT
+from offline.alarm_eval import AlarmResult
+from offline.template_resources import ACCOUNT
 
 REGION_NAMES = {"us-east-1": "US East (N. Virginia)"}
 ALARM_KEYS = (

@@ -1,5 +1,5 @@
 """A realistic chat traffic mix for the demo, sent through the real chatbot handler by several callers
-(tools/demo_callers.py: IAM users and assumed-role sessions; the runaway agent loop is one session)."""
+(offline/demo_callers.py: IAM users and assumed-role sessions; the runaway agent loop is one session)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from offline.demo_callers import RUNAWAY, Caller, everyday_callers
 from tests.fakes.bedrock_server import THROTTLE, Behavior, FakeBedrock
 from tests.support import http_api_event
-from tools.demo_callers import RUNAWAY, Caller, everyday_callers
 
 SONNET = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 HAIKU = "us.anthropic.claude-haiku-4-5-20251001-v1:0"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from offline.template_resources import TemplateResources
 from tests.fakes.flashback_server import REALISTIC_IDS, FakeFlashback
 from tests.fakes.launchdarkly_server import (
     REALISTIC_AI_CONFIGS,
@@ -26,7 +27,6 @@ from tests.fakes.launchdarkly_server import (
 from tests.fakes.perf_server import FakePerf
 from tests.fakes.vendor_base import ManualClock
 from tests.support import FakeLambdaContext
-from tools.template_resources import TemplateResources
 
 HANDLERS = {
     "launchdarkly": "collectors/launchdarkly_collector.handler",

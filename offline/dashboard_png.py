@@ -101,7 +101,7 @@ def render_dashboard(cloudwatch: Any, path: Path, start: datetime, end: datetime
     if stamps:
         stacks = [[dict(points).get(t, 0.0) for t in stamps] for points in data.values()]
         ax.stackplot(stamps, stacks, labels=[_short(q.dimensions[0][1]) for q in data], alpha=0.8)
-    _finish(ax, "Token usage over time (TotalTokens, stacked)", "tokens", span=(start, end))
+    _finish(ax, f"Token usage over time ({mc.TOTAL_TOKENS.name}, stacked)", "tokens", span=(start, end))
 
     _vendor_panels(reader, found, axes, end)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
@@ -132,7 +132,8 @@ def _vendor_panels(reader: MetricReader, found: dict[str, list[SeriesKey]], axes
     queries = [Query(k.namespace, k.metric, k.dimensions, "Sum") for k in found[mc.NS_FLASHBACK]]
     for query, value in reader.aggregate(queries, week, end).items():
         totals[dict(query.dimensions).get(mc.DIM_AI_LLM_ID, "all")[:8]][query.metric] = value or 0.0
-    names = ["ApiCalls", "PolicyViolations", "Alerts", "Blocks"]
+    fields = ("totalApiCalls", "totalPolicyViolations", "totalAlerts", "totalBlocks")
+    names = [mc.FLASHBACK_FIELDS[field].name for field in fields]
     for offset, name in enumerate(names):
         xs = [i + offset * 0.2 for i in range(len(totals))]
         ax.bar(xs, [v.get(name, 0.0) for v in totals.values()], width=0.2, label=name)
@@ -147,7 +148,8 @@ def _vendor_panels(reader: MetricReader, found: dict[str, list[SeriesKey]], axes
     )
     for points in daily.values():
         if points:
-            ax.bar([t for t, _ in points], [v for _, v in points], width=0.8, label="DailyCost (USD)")
+            label = f"{mc.PERF_DAILY_COST.name} (USD)"
+            ax.bar([t for t, _ in points], [v for _, v in points], width=0.8, label=label)
     _finish(ax, "Perf: cost per completed day", "USD")
 
     ax = axes[3][1]

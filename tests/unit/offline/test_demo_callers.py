@@ -10,9 +10,9 @@ import pytest
 from chatbot.caller_limits import valid_caller
 from chatbot.events import HttpApiEvent
 from infra.config import load_config
-from tools import demo_callers as callers
-from tools.demo_collectors import demo_context
-from tools.traffic import SPIKE_REQUESTS, build_plan, chat_event
+from offline import demo_callers as callers
+from offline.demo_collectors import demo_context
+from offline.traffic import SPIKE_REQUESTS, build_plan, chat_event
 
 PAYLOAD_2_IAM_FIELDS = {
     "accessKey",

@@ -11,10 +11,10 @@ import boto3
 import pytest
 
 from infra.constructs.caller_insights import TOP_CALLERS_RULES
+from offline.local_contributor_insights import LocalContributorInsights, contribution, json_property, matches
 from shared import metric_catalogue as mc
 from tests.fakes.moto_server import MotoServer
 from tests.unit.tools.callers_emf import ALICE, BOB, LOOP, NOW, STACK, emf
-from tools.local_contributor_insights import LocalContributorInsights, contribution, json_property, matches
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 moto stores Contributor Insights rules (PutInsightRule, DescribeInsightRules) but never evaluates them:
 it has no GetInsightRuleReport. `LocalContributorInsights` answers that call the way CloudWatch would
 for a JSON-log rule, from the same EMF documents the demo's CloudWatch Logs stand-in turns into metrics
-(`tools.local_cloudwatch.EmfLogsExtractor`): each document is one log event at its `_aws.Timestamp`;
+(`offline.local_cloudwatch.EmfLogsExtractor`): each document is one log event at its `_aws.Timestamp`;
 the rule's `Filters` (all must match), `Keys` and `ValueOf` are read with the documented JSON property
 notation, and contributors are ranked by their Sum (or Maximum) over the requested time range. The rule
 definitions come from DescribeInsightRules of the (moto) account, so the rules evaluated are the ones

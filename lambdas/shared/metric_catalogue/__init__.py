@@ -1,0 +1,227 @@
+"""The metric catalogue: every namespace, metric name, unit and dimension this product writes.
+
+This package is the single owner of those names (see the contract, `../shared/spec/contract.md`).
+The chatbot, the collectors, the CDK dashboards and alarms, the demo, the report and the tests all
+import from here, so a metric's whole life is found by grepping one constant. No other module spells a
+metric or namespace name as a string (tests/unit/layout/test_catalogue_names.py checks it).
+
+Everything is read through this module (`from shared import metric_catalogue as mc; mc.INPUT_TOKENS`);
+the submodules only divide the definitions by who writes them:
+
+- `core`: units, `MetricDef`, namespaces, dimension names, collector sources;
+- `token_usage`: AIGateway/TokenUsage, the chatbot's EMF metrics and the callers' limits;
+- `vendors`: AIGateway/Collectors (run health), LaunchDarkly, LaunchDarkly usage, Flashback and the
+  contract's named Perf metrics;
+- `perf_fields`: the Perf collector's field table (`PERF_FIELDS`), which extends the named Perf metrics.
+
+It imports nothing but the standard library: the CDK app imports it at synth time and the Lambdas
+import it on the hot path.
+"""
+
+from __future__ import annotations
+
+from shared.metric_catalogue.core import (
+    COLLECTOR_NAMESPACES,
+    DIM_AI_CONFIG_KEY,
+    DIM_AI_LLM_ID,
+    DIM_ENVIRONMENT,
+    DIM_FAILURE_MODE,
+    DIM_MODEL,
+    DIM_MODEL_ID,
+    DIM_PROJECT_KEY,
+    DIM_PROVIDER,
+    DIM_SERIES,
+    DIM_SOURCE,
+    DIM_TASK_TYPE,
+    NS_COLLECTORS,
+    NS_FLASHBACK,
+    NS_LAUNCHDARKLY,
+    NS_LAUNCHDARKLY_USAGE,
+    NS_PERF,
+    NS_TOKEN_USAGE,
+    SOURCE_FLASHBACK,
+    SOURCE_LAUNCHDARKLY,
+    SOURCE_PERF,
+    SOURCES,
+    MetricDef,
+    Unit,
+)
+from shared.metric_catalogue.perf_fields import PERF_ENDPOINTS, PERF_FIELDS, PerfField, perf_fields
+from shared.metric_catalogue.token_usage import (
+    ANONYMOUS_CALLER,
+    CACHE_ERRORS,
+    CACHE_READ_INPUT_TOKENS,
+    CACHE_WRITE_INPUT_TOKENS,
+    CACHED_RESPONSES,
+    CALLER_LIMIT_USAGE,
+    CALLER_METRICS,
+    ESTIMATED_COST,
+    INPUT_TOKENS,
+    LIMIT_CHECK_ERRORS,
+    LIMIT_REJECTIONS,
+    MODEL_ERRORS,
+    OUTPUT_TOKENS,
+    PROP_CALLER,
+    RESPONSE_LATENCY,
+    TIME_TO_FIRST_TOKEN,
+    TOKEN_USAGE_METRICS,
+    TOTAL_TOKENS,
+)
+from shared.metric_catalogue.vendors import (
+    COLLECTOR_ERRORS,
+    COLLECTOR_METRICS,
+    COLLECTOR_RUNS,
+    DATAPOINTS_PUBLISHED,
+    FLASHBACK_API_CALLS,
+    FLASHBACK_BLOCKS,
+    FLASHBACK_FIELDS,
+    FLASHBACK_POLICY_VIOLATIONS,
+    LD_AI_CONFIG_FIELDS,
+    LD_DIMENSIONS,
+    LD_GENERATION_COUNT,
+    LD_GENERATION_ERROR_COUNT,
+    LD_GENERATION_SUCCESS_COUNT,
+    LD_USAGE_DEFAULT_SERIES,
+    LD_USAGE_SERIES,
+    PERF_CURRENT_MONTH_COST,
+    PERF_DAILY_CALLS,
+    PERF_DAILY_COST,
+    PERF_FAILURE_RATE,
+    PERF_PROJECTED_MONTH_END_COST,
+    PERF_PROVIDER_ERROR_RATE,
+    PERF_PROVIDER_P95_LATENCY,
+    PERF_PROVIDER_P99_LATENCY,
+    PERF_PROVIDER_RATE_LIMIT_HITS,
+    PERF_PROVIDER_UPTIME,
+    PERF_SUCCESS_RATE,
+    PUBLISH_OUTCOME_UNKNOWN,
+    ld_usage_metric,
+)
+
+__all__ = [
+    "ANONYMOUS_CALLER",
+    "CACHED_RESPONSES",
+    "CACHE_ERRORS",
+    "CACHE_READ_INPUT_TOKENS",
+    "CACHE_WRITE_INPUT_TOKENS",
+    "CALLER_LIMIT_USAGE",
+    "CALLER_METRICS",
+    "COLLECTOR_ERRORS",
+    "COLLECTOR_METRICS",
+    "COLLECTOR_NAMESPACES",
+    "COLLECTOR_RUNS",
+    "DATAPOINTS_PUBLISHED",
+    "DIM_AI_CONFIG_KEY",
+    "DIM_AI_LLM_ID",
+    "DIM_ENVIRONMENT",
+    "DIM_FAILURE_MODE",
+    "DIM_MODEL",
+    "DIM_MODEL_ID",
+    "DIM_PROJECT_KEY",
+    "DIM_PROVIDER",
+    "DIM_SERIES",
+    "DIM_SOURCE",
+    "DIM_TASK_TYPE",
+    "ESTIMATED_COST",
+    "FLASHBACK_API_CALLS",
+    "FLASHBACK_BLOCKS",
+    "FLASHBACK_FIELDS",
+    "FLASHBACK_POLICY_VIOLATIONS",
+    "INPUT_TOKENS",
+    "LD_AI_CONFIG_FIELDS",
+    "LD_DIMENSIONS",
+    "LD_GENERATION_COUNT",
+    "LD_GENERATION_ERROR_COUNT",
+    "LD_GENERATION_SUCCESS_COUNT",
+    "LD_USAGE_DEFAULT_SERIES",
+    "LD_USAGE_SERIES",
+    "LIMIT_CHECK_ERRORS",
+    "LIMIT_REJECTIONS",
+    "MODEL_ERRORS",
+    "NS_COLLECTORS",
+    "NS_FLASHBACK",
+    "NS_LAUNCHDARKLY",
+    "NS_LAUNCHDARKLY_USAGE",
+    "NS_PERF",
+    "NS_TOKEN_USAGE",
+    "OUTPUT_TOKENS",
+    "PERF_CURRENT_MONTH_COST",
+    "PERF_DAILY_CALLS",
+    "PERF_DAILY_COST",
+    "PERF_ENDPOINTS",
+    "PERF_FAILURE_RATE",
+    "PERF_FIELDS",
+    "PERF_PROJECTED_MONTH_END_COST",
+    "PERF_PROVIDER_ERROR_RATE",
+    "PERF_PROVIDER_P95_LATENCY",
+    "PERF_PROVIDER_P99_LATENCY",
+    "PERF_PROVIDER_RATE_LIMIT_HITS",
+    "PERF_PROVIDER_UPTIME",
+    "PERF_SUCCESS_RATE",
+    "PROP_CALLER",
+    "PUBLISH_OUTCOME_UNKNOWN",
+    "RESPONSE_LATENCY",
+    "SOURCES",
+    "SOURCE_FLASHBACK",
+    "SOURCE_LAUNCHDARKLY",
+    "SOURCE_PERF",
+    "TIME_TO_FIRST_TOKEN",
+    "TOKEN_USAGE_METRICS",
+    "TOTAL_TOKENS",
+    "MetricDef",
+    "PerfField",
+    "Unit",
+    "all_metrics",
+    "collector_metrics",
+    "ld_usage_metric",
+    "metric_by_name",
+    "perf_fields",
+]
+
+# The contract's named Perf metrics; PERF_FIELDS adds the rest of the Perf field table.
+_NAMED_PERF_METRICS: tuple[MetricDef, ...] = (
+    PERF_PROJECTED_MONTH_END_COST,
+    PERF_CURRENT_MONTH_COST,
+    PERF_SUCCESS_RATE,
+    PERF_FAILURE_RATE,
+    PERF_DAILY_CALLS,
+    PERF_DAILY_COST,
+    PERF_PROVIDER_UPTIME,
+    PERF_PROVIDER_ERROR_RATE,
+    PERF_PROVIDER_P95_LATENCY,
+    PERF_PROVIDER_P99_LATENCY,
+    PERF_PROVIDER_RATE_LIMIT_HITS,
+)
+
+
+def metric_by_name(namespace: str, name: str) -> MetricDef:
+    """Look a metric up by namespace and name (for tests and tools that start from a name)."""
+    for metric in all_metrics():
+        if metric.namespace == namespace and metric.name == name:
+            return metric
+    raise KeyError(f"{namespace}/{name} is not in the metric catalogue")
+
+
+def all_metrics() -> tuple[MetricDef, ...]:
+    """Every fixed metric definition (usage series are per path, see LD_USAGE_SERIES)."""
+    return (
+        TOKEN_USAGE_METRICS
+        + CALLER_METRICS
+        + COLLECTOR_METRICS
+        + tuple(LD_AI_CONFIG_FIELDS.values())
+        + tuple(FLASHBACK_FIELDS.values())
+        + _NAMED_PERF_METRICS
+    )
+
+
+def collector_metrics() -> tuple[MetricDef, ...]:
+    """Every fixed collector metric (health, LaunchDarkly AI Config, Flashback, every Perf field)."""
+    seen: dict[tuple[str, str], MetricDef] = {}
+    for metric in (
+        COLLECTOR_METRICS
+        + tuple(LD_AI_CONFIG_FIELDS.values())
+        + tuple(FLASHBACK_FIELDS.values())
+        + tuple(field.metric for field in PERF_FIELDS)
+    ):
+        seen.setdefault((metric.namespace, metric.name), metric)
+    return tuple(seen.values())

@@ -44,7 +44,7 @@ from chatbot.limits import (
     worst_case,
 )
 from chatbot.request import ChatRequest
-from chatbot.settings import ModelPrice
+from chatbot.settings import FAIL_CLOSED, ChatbotSettings, ModelPrice
 from chatbot.tokens import Usage
 from chatbot.usage_store import LimitExceeded, MeteringUnavailable, UsageStore
 from chatbot.windows import windows_at
@@ -89,6 +89,18 @@ class Meter:
     default_max_output: int = 4096
     prices: Mapping[str, ModelPrice] | None = None
     wall: Callable[[], float] = time.time
+
+    @classmethod
+    def from_settings(cls, settings: ChatbotSettings, dynamodb: Callable[[], Any]) -> Meter:
+        """The meter the settings describe; `dynamodb` builds the (shared) DynamoDB client on first use."""
+        table = settings.usage_table_name
+        return cls(
+            UsageStore(table, dynamodb) if table else None,
+            lambda: parsed_caller_limits(settings.caller_limits),
+            fail_closed=settings.limits_fail_mode == FAIL_CLOSED,
+            default_max_output=settings.default_max_output_tokens,
+            prices=settings.model_prices,
+        )
 
     def open(self, caller: str, request_id: str, hold_seconds: float) -> Tab:
         """The request's tab; LimitsConfigurationError when its limits cannot be applied."""

@@ -184,12 +184,12 @@ class Tab:
             return
         actual = actual_charge(usage, cost_usd)
         base: dict[str, Charge] | None = None
-        if self._base is not None:
+        pending, self._base = self._base, None
+        if pending is not None:
             try:
-                base = self._base.result()
+                base = pending.result()
             except MeteringUnavailable as exc:
                 self._failed("read", exc)
-            self._base = None
         try:
             store.settle(self.caller, self._request_id, self.windows, self._held, self._hold, actual)
         except MeteringUnavailable as exc:

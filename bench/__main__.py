@@ -1,9 +1,10 @@
 """`python -m bench` (`make bench`): run every part, print every figure with its baseline and ratio.
 
 Parts: 1 EMF vs PutMetricData, 2 the chatbot's hot path, 3 cold start and memory, 4 collector scale,
-5 the monitoring's own cost. Everything runs locally: moto's server and the loopback Bedrock and vendor
-fakes on 127.0.0.1; no AWS account. Benchmarks report and exit 0 even when a target is missed (they are
-not tests); a part that cannot run prints why and the others still run (exit 1 then).
+5 the monitoring's own cost, 6 callers' limits (metering's round trips and memory). Everything runs
+locally: moto's server and the loopback Bedrock and vendor fakes on 127.0.0.1; no AWS account.
+Benchmarks report and exit 0 even when a target is missed (they are not tests); a part that cannot run
+prints why and the others still run (exit 1 then).
 
 `--write-docs` rewrites only the section of docs/benchmarks.md between `<!-- bench -->` and `<!-- /bench -->`.
 """
@@ -33,7 +34,7 @@ from bench.report import (
 )
 from offline.environment import REPO
 
-PARTS = ("emf", "hot", "cold", "collectors", "cost")
+PARTS = ("emf", "hot", "cold", "collectors", "cost", "limits")
 COMMAND = "make bench"
 
 
@@ -92,7 +93,8 @@ def _markdown(runner: Runner, elapsed: float, argv: list[str]) -> str:
         "drift on a shared machine; the ratios are what to compare). Everything runs on 127.0.0.1 "
         "(moto's server, the loopback Bedrock and vendor fakes): no AWS account. Benchmarks report; they "
         "never fail `make test`. Refresh this section with `.venv/bin/python -m bench --write-docs`; "
-        "run one part with `--parts emf|hot|cold|collectors|cost` (comma list), a smoke run with `--quick`; "
+        "run one part with `--parts emf|hot|cold|collectors|cost|limits` (comma list), a smoke run with "
+        "`--quick`; "
         "the import breakdown comes from `python -X importtime bench/_probe.py chatbot.chatbot_handler "
         "/tmp/out.json` (PYTHONPATH=lambdas:., LAMBDA_TASK_ROOT set).",
         "",
@@ -190,6 +192,20 @@ def main(argv: list[str] | None = None) -> int:
                 return cost.run(emf_bytes=float(emf_bytes), observed=observed)
 
             runner.part("cost", "5: the monitoring's own cost", cost_part)
+        if "limits" in parts:
+            from bench import limits
+
+            runner.part(
+                "limits",
+                "6: callers' limits",
+                lambda: limits.run(
+                    moto.endpoint,
+                    bedrock,
+                    repeats=repeats,
+                    calls=15 if args.quick else 30,
+                    callers=200 if args.quick else 1000,
+                ),
+            )
 
     elapsed = time.perf_counter() - started
     _say()

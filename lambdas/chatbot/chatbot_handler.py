@@ -33,12 +33,11 @@ from chatbot.arrival import RequestTiming, request_timing
 from chatbot.cache import ResponseCache
 from chatbot.callers import caller_of
 from chatbot.events import HttpApiEvent
-from chatbot.metering import Meter, parsed_caller_limits
+from chatbot.metering import Meter
 from chatbot.request import ChatError, parse_body
 from chatbot.service import Dependencies, answer_chat
-from chatbot.settings import FAIL_CLOSED, get_settings
+from chatbot.settings import get_settings
 from chatbot.token_metrics import AnswerRecord, publish_token_metrics
-from chatbot.usage_store import UsageStore
 from shared.aws_clients import client
 from shared.metric_catalogue import ANONYMOUS_CALLER
 
@@ -94,19 +93,12 @@ def _marked(publish: Callable[[AnswerRecord], None]) -> Callable[[AnswerRecord],
 def dependencies() -> Dependencies:
     """Built on the first request of a container, reused after (no AWS work at import)."""
     settings = get_settings()
-    store = UsageStore(settings.usage_table_name, _dynamodb) if settings.usage_table_name else None
     return Dependencies(
         cache=ResponseCache(settings.cache_table_name, settings.cache_ttl_seconds, _dynamodb),
         bedrock=_bedrock,
         publish=publish_token_metrics,
         prices=settings.model_prices,
-        meter=Meter(
-            store,
-            lambda: parsed_caller_limits(settings.caller_limits),
-            fail_closed=settings.limits_fail_mode == FAIL_CLOSED,
-            default_max_output=settings.default_max_output_tokens,
-            prices=settings.model_prices,
-        ),
+        meter=Meter.from_settings(settings, _dynamodb),
     )
 
 

@@ -44,7 +44,7 @@ from chatbot.limits import (
     worst_case,
 )
 from chatbot.request import ChatRequest
-from chatbot.settings import ModelPrice
+from chatbot.settings import FAIL_CLOSED, ChatbotSettings, ModelPrice
 from chatbot.tokens import Usage
 from chatbot.usage_store import LimitExceeded, MeteringUnavailable, UsageStore
 from chatbot.windows import windows_at
@@ -89,6 +89,18 @@ class Meter:
     default_max_output: int = 4096
     prices: Mapping[str, ModelPrice] | None = None
     wall: Callable[[], float] = time.time
+
+    @classmethod
+    def from_settings(cls, settings: ChatbotSettings, dynamodb: Callable[[], Any]) -> Meter:
+        """The meter the settings describe; `dynamodb` builds the (shared) DynamoDB client on first use."""
+        table = settings.usage_table_name
+        return cls(
+            UsageStore(table, dynamodb) if table else None,
+            lambda: parsed_caller_limits(settings.caller_limits),
+            fail_closed=settings.limits_fail_mode == FAIL_CLOSED,
+            default_max_output=settings.default_max_output_tokens,
+            prices=settings.model_prices,
+        )
 
     def open(self, caller: str, request_id: str, hold_seconds: float) -> Tab:
         """The request's tab; LimitsConfigurationError when its limits cannot be applied."""
@@ -172,12 +184,12 @@ class Tab:
             return
         actual = actual_charge(usage, cost_usd)
         base: dict[str, Charge] | None = None
-        if self._base is not None:
+        pending, self._base = self._base, None
+        if pending is not None:
             try:
-                base = self._base.result()
+                base = pending.result()
             except MeteringUnavailable as exc:
                 self._failed("read", exc)
-            self._base = None
         try:
             store.settle(self.caller, self._request_id, self.windows, self._held, self._hold, actual)
         except MeteringUnavailable as exc:

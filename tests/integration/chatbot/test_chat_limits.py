@@ -38,7 +38,7 @@ from tests.support import FakeLambdaContext, http_api_event
 
 
 def test_given_signed_requests_when_answered_then_caller_on_emf_and_log_lines_and_never_carried_over(
-    metered: Callable[..., Metered],
+    metered: Callable[..., Metered], stack: FakeBedrock
 ) -> None:
     metered()
     chatbot_handler.logger.setLevel("INFO")
@@ -46,14 +46,18 @@ def test_given_signed_requests_when_answered_then_caller_on_emf_and_log_lines_an
         with captured_output() as out:
             assert call({"message": MESSAGE, "use_cache": False}, caller=AGENT)[0] == 200
             assert call({"message": MESSAGE, "use_cache": False}, caller=None)[0] == 200
+            stack.set_default(SONNET, Behavior(kind=THROTTLE))  # the service's own warning line too
+            assert call({"message": MESSAGE, "use_cache": False}, caller=BOB)[0] == 429
     finally:
         chatbot_handler.logger.setLevel("WARNING")
     lines = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
     docs, logs = [d for d in lines if "_aws" in d], [d for d in lines if "_aws" not in d]
-    assert [d[mc.PROP_CALLER] for d in docs] == [AGENT, mc.ANONYMOUS_CALLER]
-    assert [d["_aws"]["CloudWatchMetrics"][0]["Dimensions"] for d in docs] == [[[mc.DIM_MODEL_ID]]] * 2
+    assert [d[mc.PROP_CALLER] for d in docs] == [AGENT, mc.ANONYMOUS_CALLER, BOB]
+    assert [d["_aws"]["CloudWatchMetrics"][0]["Dimensions"] for d in docs] == [[[mc.DIM_MODEL_ID]]] * 3
     answered = [log for log in logs if log.get("message") == "answered"]
     assert [log["caller"] for log in answered] == [AGENT, mc.ANONYMOUS_CALLER]
+    failed = [log for log in logs if log.get("message") in ("model call failed", "request failed")]
+    assert len(failed) == 2 and {log["caller"] for log in failed} == {BOB}
 
 
 def test_given_caller_claimed_in_a_header_when_answered_then_only_the_signature_counts(

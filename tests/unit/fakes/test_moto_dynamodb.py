@@ -134,3 +134,38 @@ def test_given_cancelled_transaction_when_sent_again_with_its_token_then_evaluat
     dynamodb.transact_write_items(TransactItems=_add("cancelled"))
     dynamodb.transact_write_items(TransactItems=guarded, ClientRequestToken="token-4")
     assert _stored(dynamodb, "cancelled") == 2
+
+
+def test_given_transaction_cancelled_by_its_last_item_then_every_item_as_before_and_no_new_one(
+    moto: MotoServer,
+) -> None:
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto.endpoint, region_name="us-east-1")
+    dynamodb.create_table(
+        TableName="pairs",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}, {"AttributeName": "r", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "k", "AttributeType": "S"},
+            {"AttributeName": "r", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    existing = {"k": {"S": "a"}, "r": {"S": "1"}, "n": {"N": "1"}}
+    dynamodb.put_item(TableName="pairs", Item=existing)
+
+    def update(k: str, r: str, condition: str | None = None) -> dict[str, Any]:
+        change: dict[str, Any] = {
+            "TableName": "pairs",
+            "Key": {"k": {"S": k}, "r": {"S": r}},
+            "UpdateExpression": "ADD n :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+        if condition:
+            change["ConditionExpression"] = condition
+        return {"Update": change}
+
+    items = [update("a", "1"), update("a", "2"), update("b", "1"), update("a", "1x", "attribute_exists(n)")]
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        dynamodb.transact_write_items(TransactItems=items)
+    assert dynamodb.scan(TableName="pairs")["Items"] == [existing]
+    dynamodb.transact_write_items(TransactItems=items[:3])
+    assert len(dynamodb.scan(TableName="pairs")["Items"]) == 3

@@ -32,10 +32,11 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from bench.env import LAMBDAS, REGION, REPO, create_cache_table, lambda_stdout
+from bench.env import CACHE_TABLE, lambda_stdout
 from bench.hot_path import _paired
 from bench.report import Figure, PartResult, Table
 from bench.stats import fmt_seconds, median
+from offline.environment import LAMBDAS, REGION, REPO, create_cache_table
 
 USAGE_TABLE = "bench-chat-usage"
 CALLER = "arn:aws:iam::123456789012:user/bench"
@@ -212,13 +213,15 @@ def _memory(callers: int) -> tuple[float, float, list[str]]:
 def run(
     moto_endpoint: str, bedrock: Any = None, *, repeats: int = 5, calls: int = 30, callers: int = 1000
 ) -> PartResult:
+    import boto3
+
     from chatbot import chatbot_handler
     from chatbot.cache import cache_key
     from chatbot.settings import get_settings
     from shared.table_schema import CACHE_PARTITION_KEY, USAGE_PARTITION_KEY, USAGE_SORT_KEY
     from tests.fakes.bedrock_server import Behavior
 
-    create_cache_table(moto_endpoint)
+    create_cache_table(boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name=REGION), CACHE_TABLE)
     create_usage_table(moto_endpoint)
     original = chatbot_handler.dependencies
     try:

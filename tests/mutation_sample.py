@@ -130,7 +130,7 @@ MUTANTS = (
     ),
     Mutant(
         "lambdas/chatbot/token_metrics.py",
-        "    else:\n        _add(mc.MODEL_ERRORS, 1)",
+        "    elif not record.refused:\n        _add(mc.MODEL_ERRORS, 1)",
         "",
         CHAT_TESTS,
         "failures write no ModelErrors",

@@ -10,6 +10,10 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export CDK_DISABLE_VERSION_CHECK := 1
+# Python writes its bytecode caches (into .venv and __pycache__/, both ignored by git) even where the shell
+# asks it not to: pip installs with --no-compile, so without caches every pytest worker, every synth and the
+# demo compiled each module of boto3, moto and aws-cdk-lib again (about 10 s per process).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install test lint typecheck docs demo report synth deploy destroy bench reliability clean
 

@@ -9,12 +9,16 @@ the handlers exactly as the stack configures them, and the two cannot drift apar
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from offline.environment import REGION
 
+REPO = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 STATEFUL_TYPES = (
     "AWS::DynamoDB::Table",
@@ -27,17 +31,53 @@ STATEFUL_TYPES = (
 INSIGHT_RULE = "AWS::CloudWatch::InsightRule"
 
 
-def synthesize_template(context: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The stack's CloudFormation template, synthesized in this process (no CLI, no account)."""
+# What a synthesized template depends on: the CDK app's code, the Lambda code (its asset hash is in the
+# template), the pinned libraries and the CDK settings. Environment variables the app reads are keyed too.
+SYNTH_INPUTS = ("app.py", "cdk.json", "requirements.txt", "package-lock.json", "infra", "lambdas")
+SYNTH_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION", "CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION")
+SYNTH_CACHE = REPO / "out" / "synth-cache"
+
+
+def synth_key(context: dict[str, Any]) -> str:
+    """A digest of everything the template is built from: same key, same template."""
+    digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
+    digest.update(json.dumps({name: os.environ.get(name) for name in SYNTH_ENV}, sort_keys=True).encode())
+    for name in SYNTH_INPUTS:
+        root = REPO / name
+        files = sorted(root.rglob("*") if root.is_dir() else [root])
+        for path in files:
+            if "__pycache__" not in path.parts and path.suffix != ".pyc" and path.is_file():
+                digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def synthesize_template(
+    context: dict[str, Any] | None = None, *, cache: Path | None = SYNTH_CACHE
+) -> dict[str, Any]:
+    """The stack's CloudFormation template, synthesized in this process (no CLI, no account).
+
+    A synth takes ~15-20 s (jsii, cdk-nag), so the result is kept in `out/synth-cache/` under a digest of
+    its inputs (`synth_key`): the demo inside `make test` and a `make demo` after it synthesize once. A
+    changed input is a new key, never a stale template."""
     import tempfile
 
     from aws_cdk.assertions import Template
 
     from infra.application import create_app
 
+    context = context or {}
+    cached = cache / f"{synth_key(context)}.json" if cache else None
+    if cached and cached.is_file():
+        return dict(json.loads(cached.read_text()))
     with tempfile.TemporaryDirectory() as outdir:
-        _, stack = create_app(context=context or {}, outdir=outdir)
-        return dict(Template.from_stack(stack).to_json())
+        _, stack = create_app(context=context, outdir=outdir)
+        template = dict(Template.from_stack(stack).to_json())
+    if cached:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")  # atomic: a parallel reader sees all or nothing
+        partial.write_text(json.dumps(template))
+        partial.replace(cached)
+    return template
 
 
 @dataclass

@@ -256,7 +256,7 @@ class Collectors(Construct):
                 max_event_age=max_age,
             ),
         )
-        function_id = Stack.of(self).get_logical_id(function.node.default_child)  # type: ignore[arg-type]
+        function_id = Stack.of(self).get_logical_id(function.node.default_child)
         acknowledge(
             self.scheduler_role,
             f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",

@@ -55,7 +55,7 @@ def graph(
         height=6,
         left_y_axis=cw.YAxisProps(min=0, label=unit, show_units=False),
         right_y_axis=cw.YAxisProps(min=0, label=right_unit, show_units=False) if right else None,
-        **props,  # type: ignore[arg-type]
+        **props,
     )
 
 

@@ -12,6 +12,7 @@ And one cost: moto snapshots every table a transaction touches (a deep copy of a
 cancelled one back, so each transaction costs time in proportion to the table (90 ms at 3,000 items);
 with the calls serialized, saving and restoring only the items the transaction names is the same
 rollback at the cost of those items.
+CloudWatch's GetMetricData is indexed (`tests.fakes.moto_cloudwatch`): moto's scan is quadratic.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
+
+from tests.fakes.moto_cloudwatch import indexed_cloudwatch
 
 _DYNAMODB_LOCK = threading.RLock()
 
@@ -158,6 +161,7 @@ class MotoServer:
     def start(self) -> MotoServer:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per call is noise
         faithful_dynamodb()
+        indexed_cloudwatch()
         self._server.start()
         return self
 

@@ -3,16 +3,26 @@ tests share a worker when pytest-xdist runs the suite in parallel (`make test` r
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from offline.environment import MODELS as MODELS  # the chat tests' models, as tests.conftest.MODELS
 from offline.environment import apply_offline_environment, chat_environment
 
 # Before any product module is imported: never reach a real account, never trace, never page.
 apply_offline_environment()
+
+# Property tests: 200 generated examples each in the suite; `HYPOTHESIS_PROFILE=deep` runs the 1,000 that
+# `make reliability` runs (offline/reliability.py, the same Property objects), for a change that touches them.
+settings.register_profile(
+    "suite", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("deep", settings.get_profile("suite"), max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 from chatbot import chatbot_handler  # noqa: E402
 from chatbot.settings import get_settings  # noqa: E402

@@ -104,7 +104,6 @@ def default_t0(real_now: float | None = None) -> float:
     return now - now % HOUR - HOUR / 2
 
 
-
 # --- the lab ------------------------------------------------------------------------------------------
 @dataclass
 class Lab:

@@ -30,9 +30,7 @@ from tests.reliability.properties import (
     check_chat_raw,
 )
 
-EXAMPLES = settings(
-    max_examples=1000,
-    deadline=None,
+EXAMPLES = settings(  # the example count is the profile's (tests/conftest.py)
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 

@@ -3,8 +3,8 @@
 A `Property` is a hypothesis strategy and a check. The check runs the product's own code on one example
 and raises (AssertionError for a broken rule, anything else for a crash) or returns a label of what
 happened ("published", "rejected", ...). The tests (`test_chat_properties.py`,
-`test_collector_properties.py`) run each with `@settings(max_examples=1000)`; the tool runs the same
-objects with `run_property`, counting instead of stopping.
+`test_collector_properties.py`) run each with the suite's hypothesis profile (200 examples;
+`deep`: 1,000); the tool runs the same objects with `run_property`, counting instead of stopping.
 
 Collectors: the vendor's body arrives as bytes through the real `HttpClient` (its JSON decoding and
 error typing, on a stub connection pool), then the collector's parsing function, then the CloudWatch

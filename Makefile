@@ -63,13 +63,14 @@ SCAN_OUT := out/scan
 CHECKOV := $(SCAN_VENV)/bin/checkov --framework cloudformation --skip-download --compact --quiet
 
 scan: install
-	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; start=$$SECONDS; synthesized=$$SECONDS; \
 	$(BIN)/bandit -c pyproject.toml -q -r lambdas infra >"$$log" 2>&1 & bandit=$$!; \
-	rm -rf $(SCAN_OUT); $(CDK) synth --no-notices -q -o $(SCAN_OUT) && \
-	$(CHECKOV) -f $(SCAN_OUT)/AIGatewayTokenMetrics.template.json; checkov_rc=$$?; \
+	rm -rf $(SCAN_OUT); $(CDK) synth --no-notices -q -o $(SCAN_OUT) && synthesized=$$SECONDS && \
+	$(CHECKOV) -f $(SCAN_OUT)/AIGatewayTokenMetrics.template.json; checkov_rc=$$?; checked=$$SECONDS; \
 	wait $$bandit; bandit_rc=$$?; \
 	echo "--- bandit -r lambdas infra (exit $$bandit_rc)"; cat "$$log"; \
-	echo "--- checkov exit $$checkov_rc, bandit exit $$bandit_rc"; \
+	echo "--- checkov exit $$checkov_rc, bandit exit $$bandit_rc" \
+		"(synth $$((synthesized - start)) s, then checkov $$((checked - synthesized)) s)"; \
 	test $$checkov_rc -eq 0 -a $$bandit_rc -eq 0
 
 # ruff, mypy, the docs build and the scanners (`make scan`) run in the background while pytest runs on

@@ -54,7 +54,7 @@ def variant_overrides(defaults: dict[str, Any]) -> dict[str, Any]:
 def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
     resources = template.get("Resources", {})
     alarms = []
-    dashboards = insight_rules = 0
+    dashboards = insight_rules = kms_keys = 0
     schedules: list[str] = []
     functions: dict[str, int] = {}
     for logical_id, resource in resources.items():
@@ -68,6 +68,8 @@ def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
             dashboards += 1
         elif kind == "AWS::CloudWatch::InsightRule":
             insight_rules += 1
+        elif kind == "AWS::KMS::Key":
+            kms_keys += 1
         elif kind == "AWS::Scheduler::Schedule":
             schedules.append(str(props.get("ScheduleExpression")))
         elif kind == "AWS::Lambda::Function":
@@ -79,6 +81,7 @@ def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
         "alarms": alarms,
         "dashboards": dashboards,
         "insight_rules": insight_rules,
+        "kms_keys": kms_keys,
         "schedules": schedules,
         "functions": functions,
         "config": {

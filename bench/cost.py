@@ -62,6 +62,7 @@ class Variant:
     dashboards: int
     insight_rules: int = 0
     limited_windows: tuple[str, ...] = ()  # UTC windows some caller has a limit in
+    kms_keys: int = 0  # customer-managed keys: the data key (logs, tables, secrets, envs), the topic's
 
     @classmethod
     def from_summary(cls, name: str, summary: Mapping[str, Any]) -> Variant:
@@ -78,6 +79,7 @@ class Variant:
             alarms=tuple(summary["alarms"]),
             dashboards=int(summary["dashboards"]),
             insight_rules=int(summary.get("insight_rules", 0)),
+            kms_keys=int(summary.get("kms_keys", 0)),
             limited_windows=tuple(config.get("limited_windows", ())),
         )
 
@@ -280,6 +282,13 @@ def monthly_bill(variant: Variant, observed: Observed, emf_bytes: float) -> Bill
         priced_share=variant.priced_models / variant.models if variant.models else 0.0,
         reports=REPORTS_PER_DAY * DAYS_PER_MONTH,
     )
+    bill.lines.append(
+        (
+            "KMS keys",
+            f"{variant.kms_keys} customer-managed (data at rest, alarm topic)",
+            variant.kms_keys * prices.KMS_KEY_MONTH,
+        )
+    )
     rates = observed.rates
     ld_bytes = variant.ld_series * prices.HOURS_PER_MONTH * rates["ld_log_bytes_per_series_window"]
     other_bytes = runs_per_month(variant.schedule_minutes["perf"]) * rates["perf_log_bytes_per_run"]
@@ -331,6 +340,9 @@ def run(*, emf_bytes: float, observed: Observed) -> PartResult:
         f"the EMF line (Lambda's own START/END/REPORT lines, ~{PLATFORM_LOG_BYTES} B per invocation, and "
         "the handler's log line are not the monitoring's cost); gross of the free tier (10 metrics, "
         "10 alarm metrics, 1M API requests, 5 GB logs, 1 Contributor Insights rule and 1M matched events)",
+        "KMS keys: $1 a month each, plus $1 for each of a key's first two yearly rotations (at most $3 a "
+        "month from the third year); their requests (secret reads, cold starts, DynamoDB and CloudWatch "
+        "Logs data keys, cached for minutes) stay near the 20,000 free a month",
         f"callers (bench/cost_callers.py): of those answers {LIVE_SHARE:.0%} live (the rest cache hits) and "
         f"{REJECTED_PER_ANSWER:.0%} as many refused 429; a live answer reserves in each limited window and "
         f"settles all {METERED_WINDOWS} metered windows, one transaction each (2 WRU per item); the saved "

@@ -52,3 +52,9 @@ GET_INSIGHT_RULE_REPORT_PER_1000 = API_REQUESTS_PER_1000
 # consistent read of up to 4 KB is 1 RRU (eventually consistent 0.5, transactional 2).
 DYNAMODB_WRU_PER_MILLION = 0.625
 DYNAMODB_RRU_PER_MILLION = 0.125
+
+# AWS Key Management Service, https://aws.amazon.com/kms/pricing/ : the stack's customer-managed keys (the
+# data key and the alarm topic's). A key with automatic rotation bills $1 more a month for each of its first
+# two yearly rotations (so $1, $2, then at most $3 a month); requests ($0.03 per 10,000 after 20,000 free a
+# month) are not priced: DynamoDB and CloudWatch Logs cache their data keys for minutes.
+KMS_KEY_MONTH = 1.00  # USD per customer-managed key per month, before rotations

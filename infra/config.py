@@ -163,12 +163,21 @@ def _read(reader: Reader) -> StackConfig:
         bedrock_read_timeout_seconds=reader.integer("chatbot.bedrock_read_timeout_seconds", 1, 900),
         caller_limits=_caller_limits(reader),
         limits_fail_mode=reader.string("chatbot.limits_fail_mode", choices=("open", "closed")),
+        reserved_concurrency=reader.integer("chatbot.reserved_concurrency", 1, 10_000),
     )
     _check_chatbot_limits(reader, chatbot)
     api = ApiConfig(
         throttle_rate_limit=reader.number("api.throttle_rate_limit", 0, 10000, above_low=True),
         throttle_burst_limit=reader.integer("api.throttle_burst_limit", 1, 5000),
     )
+    # The stage admits a burst at once; Lambda would throttle what exceeds the reservation, and API Gateway
+    # answers a throttled invocation 500, not 429.
+    if chatbot.reserved_concurrency < api.throttle_burst_limit:
+        reader.fail(
+            "chatbot.reserved_concurrency",
+            f"must be at least api.throttle_burst_limit ({api.throttle_burst_limit})",
+            chatbot.reserved_concurrency,
+        )
     alarms = AlarmsConfig(
         emails=reader.strings("alarms.emails", _EMAIL),
         token_anomaly_std_devs=reader.number("alarms.token_anomaly_std_devs", 0, 10, above_low=True),

@@ -61,6 +61,10 @@ DEFAULTS: dict[str, Any] = {
         # run past the account-wide hourly token ceiling alone; see docs/callers.md for the reasoning.
         "caller_limits": {"default": {"day_tokens": 2000000, "day_usd": 10}, "callers": {}},
         "limits_fail_mode": "open",
+        # The chatbot's own share of the account's concurrency, and its ceiling: a flood of requests waits
+        # at this many instances instead of taking the concurrency every other function of the account
+        # runs on. At the API's 20 requests/s it serves answers averaging up to 5 s; raise both together.
+        "reserved_concurrency": 100,
     },
     "api": {"throttle_rate_limit": 20, "throttle_burst_limit": 40},
     "alarms": {

@@ -49,6 +49,7 @@ class ChatbotConfig:
     bedrock_read_timeout_seconds: int
     caller_limits: CallerLimits = field(default_factory=CallerLimits)
     limits_fail_mode: str = "open"
+    reserved_concurrency: int = 100
 
     @property
     def bedrock_budget_seconds(self) -> int:

@@ -15,6 +15,7 @@ from infra.constructs.caller_insights import CallerInsights
 from infra.constructs.chat_api import ChatApi
 from infra.constructs.collectors import Collectors
 from infra.constructs.dashboards import Dashboards, dashboard_url
+from infra.constructs.data_key import DataKey
 from infra.constructs.python_function import FunctionFactory
 from infra.partitions import guard_stack
 
@@ -30,10 +31,15 @@ class AIGatewayStack(Stack):
         alarm_prefix = f"{self.stack_name}-"
         dashboard_name = self.stack_name
 
-        functions = FunctionFactory(self, self.config)
-        self.chat_api = ChatApi(self, "ChatApi", config=self.config, functions=functions)
+        self.data_key = DataKey(self, "DataKey")
+        functions = FunctionFactory(self, self.config, key=self.data_key.key)
+        self.chat_api = ChatApi(
+            self, "ChatApi", config=self.config, functions=functions, data_key=self.data_key
+        )
         self.callers = CallerInsights(self, "Callers", log_group=self.chat_api.function.log_group)
-        self.collectors = Collectors(self, "Collectors", config=self.config, functions=functions)
+        self.collectors = Collectors(
+            self, "Collectors", config=self.config, functions=functions, data_key=self.data_key
+        )
         self.alerting = Alerting(
             self, "Alerting", emails=self.config.alarms.emails, alarm_name_prefix=alarm_prefix
         )

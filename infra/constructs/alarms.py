@@ -114,7 +114,9 @@ class Alarms(Construct):
                 treat_missing_data=missing,
             )
         else:
-            assert threshold is not None, f"{name} needs a threshold or an anomaly band"
+            assert threshold is not None, (  # nosec B101 # a mistake in this module, stops the synth
+                f"{name} needs a threshold or an anomaly band"
+            )
             alarm = cw.Alarm(
                 self,
                 alarm_id,

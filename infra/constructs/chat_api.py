@@ -19,9 +19,11 @@ from constructs import Construct
 
 from infra.chatbot_environment import chatbot_environment
 from infra.config import StackConfig, foundation_model_id, geo_prefix
+from infra.constructs.data_key import DYNAMODB_KEY_ACTIONS, DataKey
 from infra.constructs.python_function import FunctionFactory, log_retention
 from infra.constructs.usage_table import UsageTable
 from infra.nag import acknowledge
+from infra.scanner_skips import CHATBOT_DLQ, CHATBOT_VPC, skip
 from shared.table_schema import CACHE_PARTITION_KEY, CACHE_TTL_ATTRIBUTE
 
 CHATBOT_HANDLER = "chatbot/chatbot_handler.handler"
@@ -83,7 +85,13 @@ class ChatApi(Construct):
     """The chat API: HTTP API -> chatbot Lambda -> DynamoDB cache / Bedrock."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StackConfig, functions: FunctionFactory
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        functions: FunctionFactory,
+        data_key: DataKey,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -98,11 +106,13 @@ class ChatApi(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            # Answers to callers' prompts: under the stack's own key.
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=data_key.key,
             # A cache: losing it costs one model call per entry, never data.
             removal_policy=RemovalPolicy.DESTROY,
         )
-        self.usage = UsageTable(self, "Usage")
+        self.usage = UsageTable(self, "Usage", key=data_key.key)
 
         self.function: lambda_.Function = functions.create(
             self,
@@ -111,6 +121,7 @@ class ChatApi(Construct):
             description="AI Gateway chatbot: POST /chat, Bedrock ConverseStream, EMF token metrics",
             memory_mb=chatbot.memory_mb,
             timeout_seconds=chatbot.timeout_seconds,
+            reserved_concurrency=chatbot.reserved_concurrency,
             environment=chatbot_environment(
                 config,
                 cache_table_name=self.cache_table.table_name,
@@ -118,9 +129,11 @@ class ChatApi(Construct):
             ),
         )
         role = self.function.role
-        assert role is not None  # the factory always passes a role
+        assert role is not None  # nosec B101 # the factory always passes a role (narrows the type)
         self.cache_table.grant(role, "dynamodb:GetItem", "dynamodb:PutItem")
         self.usage.grant_metering(role)
+        data_key.grant_via(role, "dynamodb", DYNAMODB_KEY_ACTIONS)
+        skip(self.function, CHATBOT_VPC, CHATBOT_DLQ)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="InvokeConfiguredModels",
@@ -140,6 +153,7 @@ class ChatApi(Construct):
             self,
             "AccessLogs",
             retention=log_retention(config.log_retention_days),
+            encryption_key=data_key.key,
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.http_api = apigwv2.HttpApi(

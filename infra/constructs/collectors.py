@@ -22,8 +22,16 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import CollectorConfig, StackConfig
+from infra.constructs.data_key import SECRETS_MANAGER_KEY_ACTIONS, DataKey
 from infra.constructs.python_function import AsyncFailure, FunctionFactory
 from infra.nag import acknowledge
+from infra.scanner_skips import (
+    CHECKPOINT_TABLE_CMK,
+    COLLECTOR_DLQ,
+    COLLECTOR_VPC,
+    DEAD_LETTER_QUEUE_SSE,
+    skip,
+)
 from shared.metric_catalogue import (
     NS_COLLECTORS,
     NS_FLASHBACK,
@@ -123,9 +131,16 @@ def vendor_environment(config: StackConfig, source: str) -> dict[str, str]:
 
 class Collectors(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StackConfig, functions: FunctionFactory
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        functions: FunctionFactory,
+        data_key: DataKey,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._data_key = data_key
         self.checkpoint_table = dynamodb.Table(
             self,
             "CheckpointTable",
@@ -141,6 +156,7 @@ class Collectors(Construct):
             # Checkpoints say which windows were already published: kept on destroy, never lost silently.
             removal_policy=RemovalPolicy.RETAIN,
         )
+        skip(self.checkpoint_table, CHECKPOINT_TABLE_CMK)
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
@@ -148,6 +164,7 @@ class Collectors(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
+        skip(self.dead_letter_queue, DEAD_LETTER_QUEUE_SSE)
         acknowledge(
             self.dead_letter_queue,
             "AwsSolutions-SQS3",
@@ -180,6 +197,7 @@ class Collectors(Construct):
             self,
             f"{spec.construct_id}Secret",
             description=f"{spec.secret_description}. Set it with `aws secretsmanager put-secret-value`.",
+            encryption_key=self._data_key.key,
             removal_policy=RemovalPolicy.DESTROY,
         )
         acknowledge(
@@ -213,7 +231,7 @@ class Collectors(Construct):
             "condition limits it to this collector's namespaces.",
         )
         role = function.role
-        assert role is not None
+        assert role is not None  # nosec B101 # the factory always passes a role (narrows the type)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="PutOwnNamespacesOnly",
@@ -227,6 +245,8 @@ class Collectors(Construct):
                 sid="ReadOwnSecret", actions=["secretsmanager:GetSecretValue"], resources=[secret.secret_arn]
             )
         )
+        self._data_key.grant_via(role, "secretsmanager", SECRETS_MANAGER_KEY_ACTIONS)
+        skip(function, COLLECTOR_VPC, COLLECTOR_DLQ)
         if spec.source in PER_KEY_CHECKPOINT_ACTIONS:
             role.add_to_principal_policy(
                 iam.PolicyStatement(

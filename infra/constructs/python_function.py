@@ -1,7 +1,8 @@
 """One way to build every Lambda of the product: same runtime, architecture, code, layer, logs and tracing.
 
 Each function gets its own role (no AWS managed policy: it may write only to its own log group) and an
-explicit log group with retention, so nothing is created outside the stack at first invocation.
+explicit log group with retention, so nothing is created outside the stack at first invocation. Its log group
+and its environment variables are encrypted with the stack's data key (infra/constructs/data_key.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
@@ -56,8 +58,9 @@ class AsyncFailure:
 class FunctionFactory:
     """Builds the product's functions; one per stack so the code asset and layer are shared."""
 
-    def __init__(self, stack: Stack, config: StackConfig) -> None:
+    def __init__(self, stack: Stack, config: StackConfig, *, key: kms.IKey) -> None:
         self._config = config
+        self.key = key
         self.code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=CODE_EXCLUDES)
         self.layer = lambda_.LayerVersion.from_layer_version_arn(
             stack,
@@ -85,6 +88,7 @@ class FunctionFactory:
             scope,
             f"{construct_id}Logs",
             retention=log_retention(self._config.log_retention_days),
+            encryption_key=self.key,
             # Logs follow the function: `make destroy` leaves no orphaned groups behind.
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -107,6 +111,7 @@ class FunctionFactory:
             memory_size=memory_mb,
             timeout=Duration.seconds(timeout_seconds),
             environment=dict(environment),
+            environment_encryption=self.key,
             log_group=log_group,
             role=role,
             tracing=lambda_.Tracing.ACTIVE,

@@ -9,9 +9,9 @@ carry `expires_at` (epoch seconds, the TTL attribute) set after their window clo
 about one month of items per caller and a reservation leaked by a killed invocation dies with its window.
 
 On demand: traffic follows the chat API's, which has no steady floor worth provisioning. Point-in-time
-recovery on, as for the cache. Removal policy as the cache table's (DESTROY): the items are worth at most
-one month of metering, `make destroy` removes the function that enforces them too, and a redeployed stack
-starting with empty windows only forgives what callers had used so far this month.
+recovery on and the stack's data key, as for the cache. Removal policy as the cache table's (DESTROY): the
+items are worth at most one month of metering, `make destroy` removes the function that enforces them too,
+and a redeployed stack starting with empty windows only forgives what callers had used so far this month.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from shared.table_schema import (
@@ -30,7 +31,7 @@ from shared.table_schema import (
 
 
 class UsageTable(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         self.table = dynamodb.Table(
             self,
@@ -42,7 +43,8 @@ class UsageTable(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
             removal_policy=RemovalPolicy.DESTROY,
         )
 

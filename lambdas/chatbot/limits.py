@@ -144,7 +144,7 @@ def deciding(refusals: Sequence[Refusal]) -> Refusal:
 def refusal_message(caller: str, refusal: Refusal) -> str:
     measure, slot = refusal.measure, refusal.slot
     limit = slot.limit(measure)
-    assert limit is not None
+    assert limit is not None  # nosec B101 # a refusal is always of a limited measure (narrows)
     need = _amount(measure, refusal.need.of(measure))
     resets = f"the {slot.window.kind} window resets at {slot.window.resets_at}"
     if refusal.too_large:
@@ -173,7 +173,7 @@ def limits_block(slots: Sequence[Slot], used: Mapping[str, Charge]) -> dict[str,
         charged = used.get(slot.window.id, Charge())
         for measure in slot.measures():
             limit = slot.limit(measure)
-            assert limit is not None
+            assert limit is not None  # nosec B101 # measures() yields limited ones only (narrows)
             block[f"{slot.window.kind}_{measure}"] = {
                 "limit": _number(measure, limit),
                 "used": _number(measure, charged.of(measure)),

@@ -303,4 +303,5 @@ class UsageStore:
 
     def _pause(self, attempt: int) -> None:
         if attempt + 1 < TRANSACTION_ATTEMPTS:
-            self._sleep(random.uniform(_BACKOFF_SECONDS, 2 * _BACKOFF_SECONDS) * 2**attempt)
+            jitter = random.uniform(_BACKOFF_SECONDS, 2 * _BACKOFF_SECONDS)  # nosec B311 # backoff jitter, no secret
+            self._sleep(jitter * 2**attempt)

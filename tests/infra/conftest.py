@@ -40,6 +40,7 @@ CUSTOM_CONTEXT: dict[str, Any] = {
             "callers": {"arn:aws:sts::123456789012:assumed-role/agents/loop-7": {"hour_tokens": 500}}
         },
         "limits_fail_mode": "closed",
+        "reserved_concurrency": 50,
     },
     "collectors": {
         "launchdarkly": {"ai_config_keys": ["support-bot"], "environment_keys": ["production", "staging"]},

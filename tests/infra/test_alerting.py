@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.infra.conftest import Synth, render
+
+
+def _topic_key(synth: Synth) -> tuple[str, dict[str, Any]]:
+    """The alarm topic's own key (the stack's data key, infra/constructs/data_key.py, is another)."""
+    keys = synth.resources("AWS::KMS::Key")
+    (key_id,) = [k for k in keys if k.startswith("AlertingTopicKey")]
+    return key_id, keys[key_id]["Properties"]
 
 
 def test_given_default_config_when_synthesized_then_topic_is_encrypted_with_a_rotating_cmk(
     default: Synth,
 ) -> None:
-    (key_id,) = default.resources("AWS::KMS::Key")
+    key_id, key = _topic_key(default)
     topic = default.one("AWS::SNS::Topic")
 
     assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
-    assert default.one("AWS::KMS::Key")["EnableKeyRotation"] is True
+    assert key["EnableKeyRotation"] is True
 
 
 def test_given_default_config_when_synthesized_then_cloudwatch_may_use_the_key_for_this_stacks_alarms_only(
     default: Synth,
 ) -> None:
-    statements = default.one("AWS::KMS::Key")["KeyPolicy"]["Statement"]
+    statements = _topic_key(default)[1]["KeyPolicy"]["Statement"]
     (cloudwatch,) = [s for s in statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
 
     assert cloudwatch["Effect"] == "Allow"

@@ -66,7 +66,7 @@ def test_given_default_config_when_synthesized_then_usage_table_is_keyed_by_call
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["TimeToLiveSpecification"] == {"AttributeName": USAGE_TTL_ATTRIBUTE, "Enabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["SSESpecification"] == cache["Properties"]["SSESpecification"]  # the data key
     assert (usage["DeletionPolicy"], usage["UpdateReplacePolicy"]) == (
         cache["DeletionPolicy"],
         cache["UpdateReplacePolicy"],

@@ -240,3 +240,11 @@ def test_given_default_config_when_synthesized_then_code_asset_excludes_caches(d
 def _actions(statement: dict[str, Any]) -> list[str]:
     actions = statement["Action"]
     return [actions] if isinstance(actions, str) else actions
+
+
+def test_given_a_reserved_concurrency_when_synthesized_then_the_chatbot_can_never_take_more(
+    default: Synth, custom: Synth
+) -> None:
+    # A flood of requests stops at the chatbot's own reservation; the account's other functions keep theirs.
+    assert _chatbot(default)["ReservedConcurrentExecutions"] == DEFAULTS["chatbot"]["reserved_concurrency"]
+    assert _chatbot(custom)["ReservedConcurrentExecutions"] == 50

@@ -24,6 +24,7 @@ def test_given_no_account_when_the_pinned_cli_synthesizes_then_the_stack_templat
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
         JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION="1",
         CDK_DISABLE_VERSION_CHECK="1",
+        CDK_DISABLE_CLI_TELEMETRY="true",  # else the CLI posts telemetry to an AWS endpoint
         AWS_EC2_METADATA_DISABLED="true",
     )
 

@@ -73,6 +73,8 @@ def test_given_json_text_from_the_command_line_when_loaded_then_it_overrides_one
         ("chatbot.bedrock_max_attempts", 0, "aigateway.chatbot.bedrock_max_attempts"),
         ("chatbot.cache_ttl_seconds", "1 day", "aigateway.chatbot.cache_ttl_seconds"),
         ("chatbot.max_message_chars", True, "aigateway.chatbot.max_message_chars"),
+        ("chatbot.reserved_concurrency", 0, "aigateway.chatbot.reserved_concurrency"),
+        ("chatbot.reserved_concurrency", None, "aigateway.chatbot.reserved_concurrency"),
         ("api.throttle_rate_limit", 0, "aigateway.api.throttle_rate_limit"),
         ("api.throttle_burst_limit", -5, "aigateway.api.throttle_burst_limit"),
         ("alarms.emails", ["not-an-email"], "aigateway.alarms.emails"),
@@ -179,6 +181,19 @@ def test_given_a_message_limit_whose_utf8_text_overflows_the_body_limit_when_loa
     with pytest.raises(ConfigError, match=r"chatbot\.max_message_chars"):
         load_config({"chatbot": {"max_message_chars": 16385, "max_body_bytes": 65536}})
     assert load_config({"chatbot": {"max_message_chars": 16384}}).chatbot.max_message_chars == 16384
+
+
+def test_given_a_reserved_concurrency_under_the_api_burst_when_loaded_then_rejected_and_at_it_accepted() -> (
+    None
+):
+    # A burst the stage admits must reach the function: Lambda's throttle would answer it 500, not 429.
+    with pytest.raises(
+        ConfigError,
+        match=r"chatbot\.reserved_concurrency must be at least api\.throttle_burst_limit \(40\)",
+    ):
+        load_config({"chatbot": {"reserved_concurrency": 39}})
+    assert load_config({"chatbot": {"reserved_concurrency": 40}}).chatbot.reserved_concurrency == 40
+    assert load_config(None).chatbot.reserved_concurrency == 100
 
 
 @pytest.mark.parametrize(

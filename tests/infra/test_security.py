@@ -254,7 +254,13 @@ def test_given_resource_policies_when_inspected_then_no_allow_is_public_or_wildc
         if any(action.endswith(":*") for action in actions):
             assert (resource_type, actions, principal) == ("AWS::KMS::Key", ["kms:*"], ROOT_PRINCIPAL), name
         if "Service" in (principal or {}):  # a service may act only for this account's resources
-            assert "aws:SourceAccount" in json.dumps(statement.get("Condition", {})), name
+            condition = statement.get("Condition", {})
+            # CloudWatch Logs names the log group it encrypts for in the encryption context, not a source.
+            logs_arn = condition.get("ArnLike", {}).get("kms:EncryptionContext:aws:logs:arn")
+            if logs_arn is not None:
+                assert ":${AWS::AccountId}:log-group:" in render(logs_arn), name
+                continue
+            assert "aws:SourceAccount" in json.dumps(condition), name
 
 
 def test_given_secrets_when_synthesized_then_no_value_is_in_the_template_and_lambdas_get_only_arns(

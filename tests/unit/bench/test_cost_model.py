@@ -191,3 +191,11 @@ def test_given_importtime_output_when_parsed_then_direct_imports_of_the_target_b
     assert children == [("pkg_b", 300e-6), ("pkg_a", 250e-6)]
     assert self_s == pytest.approx(400e-6)
     assert cumulative_s == pytest.approx(950e-6)
+
+
+def test_given_the_stacks_kms_keys_when_billed_then_each_costs_a_dollar_a_month() -> None:
+    bill = cost.monthly_bill(_variant(kms_keys=2), cost.Observed(), emf_bytes=1000)
+
+    (line,) = [line for line in bill.lines if line[0] == "KMS keys"]
+    assert line[2] == pytest.approx(2 * prices.KMS_KEY_MONTH) == 2.0
+    assert line[1].startswith("2 customer-managed")

@@ -325,9 +325,9 @@ def run(*, emf_bytes: float, observed: Observed) -> PartResult:
         f"alarms and dashboards: {how}; the 10-model / 100-config stack is built with "
         "infra.config.load_config(overrides) (10 priced models, 100 AI configs x 1 environment)",
         f"Perf and LaunchDarkly-usage fan-out and collector request rates: {observed.source}",
-        "the alarms include those on the services under the product (AWS/ApiGateway, AWS/Lambda, "
-        "AWS/DynamoDB, AWS/Scheduler: infra/constructs/service_monitoring.py); their Metrics Insights "
-        "query on DynamoDB SystemErrors bills "
+        "the alarms include those on the services under the product "
+        f"({', '.join(mc.SERVICE_NAMESPACES[:4])}: infra/constructs/service_monitoring.py); their Metrics "
+        f"Insights query on {mc.NS_AWS_DYNAMODB} {mc.DYNAMODB_SYSTEM_ERRORS.name} bills "
         f"{ASSUMED_SERVICE_QUERY_SERIES[(mc.NS_AWS_DYNAMODB, mc.DYNAMODB_SYSTEM_ERRORS.name)]} "
         "series per table (assumed: one per operation the table serves, an upper bound)",
         "metric-months: custom metrics bill prorated by the hour in which data is sent, so a series sent "

@@ -142,9 +142,10 @@ def table_throttle_runbook(label: str, metric_def: mc.MetricDef) -> Runbook:
     return Runbook(
         f"DynamoDB throttled requests on the {label} table ({metric_def.name} Sum per 5 min)",
         TABLES_WIDGET,
-        "which operations throttled (ThrottledRequests by Operation among the table's AWS/DynamoDB metrics) "
-        "and whether its traffic jumped: an on-demand table throttles a sudden jump past twice its previous "
-        "peak, or one hot partition key (one caller's usage items, one cache key).",
+        "which operations throttled (ThrottledRequests by Operation among the table's "
+        f"{mc.NS_AWS_DYNAMODB} metrics) and whether its traffic jumped: an on-demand table throttles a "
+        "sudden jump past twice its previous peak, or one hot partition key (one caller's usage items, one "
+        "cache key).",
         page="table-throttles",
     )
 
@@ -166,7 +167,7 @@ def add_system_error_alarm(alarms: ServiceAlarmAdder, config: StackConfig, watch
     errors = config.service_alarms.table_system_errors_per_period
     name = f"DynamoDB-{mc.DYNAMODB_SYSTEM_ERRORS.name}-{watched.label}"
     alarms.add(
-        f"SystemErrors{watched.label.title()}",
+        f"{mc.DYNAMODB_SYSTEM_ERRORS.name}{watched.label.title()}",
         name,
         _system_errors_runbook(watched.label),
         metric=system_errors_query(watched.table.table_name),

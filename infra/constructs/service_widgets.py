@@ -48,7 +48,7 @@ def system_errors_query(table_name: str) -> cw.MathExpression:
     return cw.MathExpression(
         expression=insights_sum(mc.DYNAMODB_SYSTEM_ERRORS, f"{mc.DIM_TABLE_NAME} = '{table_name}'"),
         using_metrics={},
-        label="SystemErrors",
+        label=mc.DYNAMODB_SYSTEM_ERRORS.name,
         period=Duration.seconds(FIVE_MINUTES),
     )
 

@@ -29,7 +29,7 @@ from constructs import Construct
 
 from infra.config import StackConfig
 from infra.config_model import ServiceAlarmsConfig
-from infra.constructs.alarm_kit import GTE, NOT_BREACHING, AlarmTarget, describe
+from infra.constructs.alarm_kit import GTE, NOT_BREACHING, AlarmTarget, Runbook, describe
 from infra.constructs.chat_api import ChatApi
 from infra.constructs.collectors import Collectors
 from infra.constructs.service_alarms import (
@@ -144,17 +144,19 @@ class ServiceMonitoring(Construct):
         self,
         kind: type,
         name: str,
-        runbook: object,
+        runbook: Runbook,
         evaluation: Evaluation,
         *,
         condition: str,
         comparison: cw.ComparisonOperator | None = None,
         **values: object,
     ) -> dict[str, object]:
+        """`{disambiguator: <kind>(values...)}`, the shape of the library's `add_*_alarm` props: our name,
+        description (alarm_kit.describe), period, datapoints and missing-data policy on its threshold."""
         description = describe(
             self._target,
             name,
-            runbook,  # type: ignore[arg-type]
+            runbook,
             condition=condition,
             datapoints=evaluation.datapoints,
             evaluation_periods=evaluation.periods,

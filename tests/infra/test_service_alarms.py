@@ -5,6 +5,7 @@ dashboard row that shows them."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
@@ -19,6 +20,8 @@ from tests.infra.conftest import Synth, render
 P = "AIGatewayTokenMetrics-"
 FUNCTIONS = ("chatbot", "launchdarkly-collector", "perf-collector", "flashback-collector")
 TABLES = ("cache", "usage", "checkpoints")
+# The chatbot's concurrency alarm is named by its threshold, which follows the function's reserved
+# concurrency (whatever setting puts it there): see `concurrency_alarm`.
 SERVICE_ALARMS = {
     f"{P}Api-5xx-rate-above-5pct",
     f"{P}Api-4xx-rate-above-25pct",
@@ -26,12 +29,28 @@ SERVICE_ALARMS = {
     *(f"{P}Lambda-Errors-{f}" for f in FUNCTIONS),
     *(f"{P}Lambda-Throttles-{f}" for f in FUNCTIONS),
     *(f"{P}Lambda-Duration-above-80pct-of-timeout-{f}" for f in FUNCTIONS),
-    f"{P}Lambda-ConcurrentExecutions-above-800-chatbot",
     *(f"{P}DynamoDB-{m}-{t}" for t in TABLES for m in ("ReadThrottleEvents", "WriteThrottleEvents")),
     *(f"{P}DynamoDB-SystemErrors-{t}" for t in TABLES),
     f"{P}Scheduler-TargetErrorCount-default-group",
     f"{P}Scheduler-invocations-lost-default-group",
 }
+
+
+def concurrency_alarm(synth: Synth) -> tuple[str, int, int]:
+    """(name, limit, threshold) of the chatbot's concurrency alarm: 80% (rounded up) of the function's
+    ReservedConcurrentExecutions in the template, else of service_alarms.chatbot_concurrency_limit (1000)."""
+    (function,) = [
+        r["Properties"]
+        for r in synth.resources("AWS::Lambda::Function").values()
+        if r["Properties"]["Handler"] == "chatbot/chatbot_handler.handler"
+    ]
+    limit = int(function.get("ReservedConcurrentExecutions") or 1000)
+    threshold = max(1, math.ceil(limit * 0.8))
+    return f"{synth.stack.stack_name}-Lambda-ConcurrentExecutions-above-{threshold}-chatbot", limit, threshold
+
+
+def service_alarm_names(synth: Synth) -> set[str]:
+    return SERVICE_ALARMS | {concurrency_alarm(synth)[0]}
 
 
 def _alarms(synth: Synth) -> dict[str, dict[str, Any]]:
@@ -83,7 +102,7 @@ def _evaluation(alarm: dict[str, Any]) -> tuple[str, float, int, int, str]:
 
 
 def test_given_default_config_when_synthesized_then_every_service_alarm_exists(default: Synth) -> None:
-    assert set(_alarms(default)) >= SERVICE_ALARMS
+    assert set(_alarms(default)) >= service_alarm_names(default)
 
 
 def test_given_default_config_when_synthesized_then_every_service_alarm_pages_the_topic_with_a_runbook(
@@ -92,7 +111,7 @@ def test_given_default_config_when_synthesized_then_every_service_alarm_pages_th
     (topic,) = default.resources("AWS::SNS::Topic")
     alarms = _alarms(default)
 
-    for name in SERVICE_ALARMS:
+    for name in service_alarm_names(default):
         alarm = alarms[name]
         assert alarm["AlarmActions"] == [{"Ref": topic}], name
         assert alarm["OKActions"] == [{"Ref": topic}], name
@@ -175,10 +194,11 @@ def test_given_a_function_when_synthesized_then_its_errors_throttles_and_duratio
         assert _evaluation(alarm) == (comparison, threshold, *points, "notBreaching"), name
 
 
-def test_given_no_reserved_concurrency_when_synthesized_then_chatbot_concurrency_pages_at_80pct_of_1000(
+def test_given_the_chatbot_when_synthesized_then_concurrency_pages_at_80pct_of_its_limit(
     default: Synth,
 ) -> None:
-    alarm = _alarms(default)[f"{P}Lambda-ConcurrentExecutions-above-800-chatbot"]
+    name, limit, threshold = concurrency_alarm(default)
+    alarm = _alarms(default)[name]
     stat = _stat(alarm)
 
     assert stat["Metric"]["MetricName"] == mc.LAMBDA_CONCURRENT_EXECUTIONS.name
@@ -186,8 +206,8 @@ def test_given_no_reserved_concurrency_when_synthesized_then_chatbot_concurrency
         {"Name": mc.DIM_FUNCTION_NAME, "Value": {"Ref": _function(default, "chatbot")}}
     ]
     assert stat["Stat"] == "Maximum"
-    assert _evaluation(alarm) == ("GreaterThanOrEqualToThreshold", 800, 2, 3, "notBreaching")
-    assert "80% of 1000" in render(alarm["AlarmDescription"])
+    assert _evaluation(alarm) == ("GreaterThanOrEqualToThreshold", threshold, 2, 3, "notBreaching")
+    assert f"80% of {limit}" in render(alarm["AlarmDescription"])
 
 
 @pytest.mark.parametrize(
@@ -295,5 +315,5 @@ def test_given_default_config_when_synthesized_then_the_dashboard_has_the_servic
     (status,) = [w["properties"] for w in body["widgets"] if w["type"] == "alarm"]
     arns = " ".join(status["alarms"])
     for logical_id, alarm in default.resources("AWS::CloudWatch::Alarm").items():
-        if alarm["Properties"]["AlarmName"] in SERVICE_ALARMS:
+        if alarm["Properties"]["AlarmName"] in service_alarm_names(default):
             assert f"${{{logical_id}.Arn}}" in arns

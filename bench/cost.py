@@ -22,7 +22,7 @@ from typing import Any
 
 from bench import prices
 from bench._synth import synthesize
-from bench.cost_alarms import alarm_cost, alarm_summary
+from bench.cost_alarms import ASSUMED_SERVICE_QUERY_SERIES, alarm_cost, alarm_summary
 from bench.cost_callers import LIVE_SHARE, METERED_WINDOWS, REJECTED_PER_ANSWER, caller_lines
 from bench.report import Figure, PartResult, Table
 from bench.stats import fmt_usd
@@ -309,6 +309,8 @@ def monthly_bill(variant: Variant, observed: Observed, emf_bytes: float) -> Bill
 
 
 def run(*, emf_bytes: float, observed: Observed) -> PartResult:
+    from shared import metric_catalogue as mc
+
     summaries, how = synthesize()
     if summaries is None:
         raise RuntimeError(f"part 5 needs the synthesized stack: {how}")
@@ -332,6 +334,11 @@ def run(*, emf_bytes: float, observed: Observed) -> PartResult:
         f"alarms and dashboards: {how}; the 10-model / 100-config stack is built with "
         "infra.config.load_config(overrides) (10 priced models, 100 AI configs x 1 environment)",
         f"Perf and LaunchDarkly-usage fan-out and collector request rates: {observed.source}",
+        "the alarms include those on the services under the product "
+        f"({', '.join(mc.SERVICE_NAMESPACES[:4])}: infra/constructs/service_monitoring.py); their Metrics "
+        f"Insights query on {mc.NS_AWS_DYNAMODB} {mc.DYNAMODB_SYSTEM_ERRORS.name} bills "
+        f"{ASSUMED_SERVICE_QUERY_SERIES[(mc.NS_AWS_DYNAMODB, mc.DYNAMODB_SYSTEM_ERRORS.name)]} "
+        "series per table (assumed: one per operation the table serves, an upper bound)",
         "metric-months: custom metrics bill prorated by the hour in which data is sent, so a series sent "
         "once a day (Perf's Daily*, LaunchDarkly usage) counts 1/24; TokenUsage counts every catalogue "
         "metric of every model every hour (an upper bound: ModelErrors, CacheErrors, prompt-cache tokens "

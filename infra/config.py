@@ -36,6 +36,7 @@ from infra.config_model import (
     StackConfig,
 )
 from infra.config_reader import Reader, merge
+from infra.config_services import read_service_alarms
 from shared.metric_catalogue import LD_USAGE_SERIES
 
 __all__ = [
@@ -235,6 +236,7 @@ def _read(reader: Reader) -> StackConfig:
         powertools_layer_version=reader.integer("powertools_layer_version", 1, 10_000),
         log_retention_days=retention,
         log_level=reader.string("log_level", choices=_LOG_LEVELS),
+        service_alarms=read_service_alarms(reader),
         raw=reader.data,
     )
 

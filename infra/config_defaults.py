@@ -83,6 +83,21 @@ DEFAULTS: dict[str, Any] = {
         "ld_generation_errors_per_hour": 10,
         "caller_limit_usage_percent": 80,
     },
+    # The alarms on the AWS services under the product (docs/runbooks/index.md, "Services"): rates in %
+    # of the HTTP API's requests, counts per period (5 minutes; a collector's schedule interval).
+    "service_alarms": {
+        "api_5xx_rate_percent": 5,
+        "api_4xx_rate_percent": 25,
+        "api_integration_latency_ms": 25000,
+        "function_errors_per_period": 1,
+        "function_throttles_per_period": 1,
+        "function_duration_percent_of_timeout": 80,
+        "chatbot_concurrency_percent": 80,
+        "chatbot_concurrency_limit": 1000,
+        "table_throttled_events_per_period": 1,
+        "table_system_errors_per_period": 1,
+        "scheduler_target_errors_per_period": 1,
+    },
     "monthly_budget_usd": 500,
     "collectors": {
         "launchdarkly": {

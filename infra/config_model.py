@@ -112,6 +112,24 @@ class CollectorsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceAlarmsConfig:
+    """Thresholds of the alarms on the AWS services under the product (service_monitoring.py)."""
+
+    api_5xx_rate_percent: float = 5.0
+    api_4xx_rate_percent: float = 25.0
+    api_integration_latency_ms: int = 25_000
+    function_errors_per_period: int = 1
+    function_throttles_per_period: int = 1
+    function_duration_percent_of_timeout: float = 80.0
+    chatbot_concurrency_percent: float = 80.0
+    # What the chatbot's concurrency alarm compares with when the function has no reserved concurrency.
+    chatbot_concurrency_limit: int = 1000
+    table_throttled_events_per_period: int = 1
+    table_system_errors_per_period: int = 1
+    scheduler_target_errors_per_period: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class StackConfig:
     models: ModelsConfig
     chatbot: ChatbotConfig
@@ -122,4 +140,5 @@ class StackConfig:
     powertools_layer_version: int
     log_retention_days: int
     log_level: str
+    service_alarms: ServiceAlarmsConfig = field(default_factory=ServiceAlarmsConfig)
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -1,5 +1,5 @@
-"""The one stack: chat API, callers' insights, collectors, alerting, alarms and the dashboard, composed from
-one config."""
+"""The one stack: chat API, callers' insights, collectors, alerting, alarms (ours and the services'), and the
+dashboard, composed from one config."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from infra.constructs.collectors import Collectors
 from infra.constructs.dashboards import Dashboards, dashboard_url
 from infra.constructs.data_key import DataKey
 from infra.constructs.python_function import FunctionFactory
+from infra.constructs.service_monitoring import ServiceMonitoring
 from infra.partitions import guard_stack
 
 
@@ -55,13 +56,24 @@ class AIGatewayStack(Stack):
             top_callers=self.callers.rule_names(),
             query_folder=self.stack_name,
         )
+        # What the services publish themselves (AWS/Lambda, AWS/ApiGateway, ...): pages when the gateway
+        # fails before our code writes a metric. Same topic, prefix and dashboard as every other alarm.
+        self.services = ServiceMonitoring(
+            self,
+            "Services",
+            config=self.config,
+            target=self.alarms.target,
+            chat_api=self.chat_api,
+            collectors=self.collectors,
+        )
         self.dashboards = Dashboards(
             self,
             "Dashboards",
             config=self.config,
             dashboard_name=dashboard_name,
-            alarms=self.alarms.alarms,
+            alarms=self.alarms.alarms + self.services.alarms,
             callers=self.callers,
+            service_rows=self.services.rows,
         )
         self._outputs()
 

@@ -10,8 +10,11 @@ handlers run unchanged. Where moto stops short of CloudWatch, a stand-in here do
 - `local_cloudwatch`: EMF lines to metrics (the CloudWatch Logs step), percentiles, the retention rule;
 - `local_contributor_insights`: GetInsightRuleReport answered from the EMF lines;
 - `alarm_eval`, `alarm_notify`: the template's alarms evaluated, and a breaching one paged through SNS;
+- `local_lambda_platform`: what Lambda and API Gateway record about an invocation (`AWS/Lambda`,
+  `AWS/ApiGateway`), even one whose handler cannot be imported;
 - `emf`: the EMF documents a call printed;
-- `demo` (`make demo`) with `traffic`, `demo_callers`, `demo_collectors` and `dashboard_png`;
+- `demo` (`make demo`) with `traffic`, `demo_callers`, `demo_collectors`, `demo_limits`, `demo_outage`
+  and `dashboard_png`;
 - `report`: the product's report (`tools.report`) with its top callers from a file of EMF lines;
 - `reliability` (`make reliability`): every property and fault scenario of tests/reliability, measured.
 

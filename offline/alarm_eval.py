@@ -2,8 +2,9 @@
 
 moto stores alarms but never evaluates them, so the demo does what CloudWatch's evaluator would over the
 alarm's evaluation range (`EvaluationPeriods` + 2 periods): fetch each period's value (a plain statistic,
-a metric-math expression over its member metrics, or a Metrics Insights `SELECT SUM(m) FROM
-SCHEMA(...)` or `SELECT MAX(m) ...`), then decide as CloudWatch documents (`decide_state`: the newest
+in the top-level form or as the one returned query of `Metrics`, a metric-math expression over its member
+metrics, or a Metrics Insights `SELECT SUM(m) FROM SCHEMA(...)` or `SELECT MAX(m) ...` with an optional
+`WHERE dim = 'value'`), then decide as CloudWatch documents (`decide_state`: the newest
 real datapoints, and TreatMissingData only when too few exist), alarming when `DatapointsToAlarm` of
 them breach. The evaluator remembers each alarm's state between evaluations (`ignore` keeps it; a new
 alarm starts in INSUFFICIENT_DATA, as in CloudWatch) and its clock can be moved (`at`), so a test can
@@ -195,7 +196,11 @@ class AlarmEvaluator:
                 {"Metric": metric, "Period": props["Period"], "Stat": stat}, count
             )
         queries = props["Metrics"]
-        result = next(q for q in queries if q.get("ReturnData", True) and "Expression" in q)
+        result = next(q for q in queries if q.get("ReturnData", True))
+        if "MetricStat" in result:  # one metric in the Metrics form (cdk-monitoring-constructs writes it so)
+            stat = result["MetricStat"]
+            label = f"{stat['Stat']}({stat['Metric']['Namespace']}/{stat['Metric']['MetricName']})"
+            return label, self._metric_stat(stat, count)
         expression = result["Expression"]
         if expression.strip().upper().startswith("SELECT"):
             return expression, self._select(expression, int(result["Period"]), count)

@@ -103,6 +103,7 @@ class DemoResult:
     fakes: Any = None
     flashback_growth: dict[str, dict[str, int]] = field(default_factory=dict)
     limits: Any = None  # demo_limits.LimitStory
+    outage: Any = None  # demo_outage.OutageStory
 
 
 def _alarm_lines(results: list[Any]) -> list[str]:
@@ -143,6 +144,7 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     from offline.dashboard_png import render_dashboard
     from offline.demo_callers import with_demo_limits
     from offline.demo_limits import CALLER_ALARM, limit_story
+    from offline.demo_outage import outage_story
     from offline.local_cloudwatch import EmfLogsExtractor, enable_percentiles, enforce_retention_rule
     from offline.local_contributor_insights import LocalContributorInsights
     from offline.template_resources import TemplateResources, synthesize_template
@@ -217,13 +219,16 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     story = limit_story(cloudwatch, caller_alarm.properties, documents)
     if story.alarm is not None and story.alarm_at is not None:
         page(cloudwatch, sns, story.alarm, os.environ["AWS_REGION"], at=story.alarm_at)
+    # Before the replayed hour the chatbot could not even start: no EMF, yet the service alarms page.
+    replay_start = datetime.fromtimestamp(now, UTC) - timedelta(hours=1)
+    outage = outage_story(cloudwatch, sns, resources, os.environ["AWS_REGION"], replay_start=replay_start)
     for result in alarms:
         if result.state == "ALARM" and result.name not in refused and result is not caller_alarm:
             page(cloudwatch, sns, result, os.environ["AWS_REGION"])
     pages = read_pages(sqs, queue, limit=50)
     held = len(alarms) - len(refused)
     lines += ["", *_alarm_lines(alarms), f"  ({held} alarms held in moto; {len(refused)} refused by moto)"]
-    lines += ["", *story.lines(), "", *_page_lines(pages)]
+    lines += ["", *story.lines(), "", *outage.lines(), "", *_page_lines(pages)]
     return DemoResult(
         statuses,
         documents,
@@ -237,6 +242,7 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
         fakes,
         growth,
         story,
+        outage,
     )
 
 

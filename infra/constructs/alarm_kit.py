@@ -8,6 +8,9 @@ from typing import Protocol
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_sns as sns
+from constructs import Construct
 
 from shared import metric_catalogue as mc
 
@@ -45,6 +48,112 @@ class Runbook:
     @property
     def path(self) -> str:
         return f"{RUNBOOK_DIR}/{self.page}.md"
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmTarget:
+    """Where every alarm of the stack goes and what it names: the topic it notifies (on ALARM and on OK),
+    the name prefix the topic's policy admits, and the dashboard (`dashboard <name> (<url>)`) to open."""
+
+    topic: sns.ITopic
+    prefix: str
+    dashboard: str
+
+
+def describe(
+    target: AlarmTarget,
+    name: str,
+    runbook: Runbook,
+    *,
+    condition: str,
+    datapoints: int,
+    evaluation_periods: int,
+    missing: cw.TreatMissingData,
+    missing_why: str | None = None,
+) -> str:
+    """The alarm description: what broke and its condition, the widget, the first check, the missing-data
+    policy and the runbook page. Measured with the dashboard URL's region still a token (longer than any
+    region name): a description CloudWatch would refuse fails the synth, not the deploy."""
+    description = (
+        f"{runbook.summary} ({condition}, {datapoints} of {evaluation_periods} periods). "
+        f"Open {target.dashboard}, widget '{runbook.widget}'. First check: {runbook.first_check} "
+        f"Missing data: {missing_why or MISSING_WHY[missing]}. Runbook: {runbook.path}."
+    )
+    if len(description) > DESCRIPTION_LIMIT:
+        raise ValueError(
+            f"{name}: the alarm description has {len(description)} characters, "
+            f"CloudWatch accepts {DESCRIPTION_LIMIT}"
+        )
+    return description
+
+
+def build_alarm(
+    scope: Construct,
+    target: AlarmTarget,
+    alarm_id: str,
+    name: str,
+    runbook: Runbook,
+    *,
+    metric: cw.IMetric,
+    threshold: float | None,
+    comparison: cw.ComparisonOperator,
+    missing: cw.TreatMissingData,
+    evaluation_periods: int = 1,
+    datapoints: int = 1,
+    std_devs: float | None = None,
+    low_sample_percentiles: str | None = None,
+    missing_why: str | None = None,
+    condition: str | None = None,
+) -> cw.AlarmBase:
+    """An alarm named `<prefix><name>` with the runbook as description, to the topic on ALARM and OK;
+    `missing_why` replaces the missing-data policy's generic reason with this alarm's own, `condition`
+    the generic `threshold <n>` / `band of <n> std devs`."""
+    if condition is None:
+        condition = f"threshold {threshold:g}" if threshold is not None else f"band of {std_devs:g} std devs"
+    description = describe(
+        target,
+        name,
+        runbook,
+        condition=condition,
+        datapoints=datapoints,
+        evaluation_periods=evaluation_periods,
+        missing=missing,
+        missing_why=missing_why,
+    )
+    alarm_name = f"{target.prefix}{name}"
+    alarm: cw.AlarmBase
+    if std_devs is not None:
+        alarm = cw.AnomalyDetectionAlarm(
+            scope,
+            alarm_id,
+            alarm_name=alarm_name,
+            alarm_description=description,
+            metric=metric,
+            std_devs=std_devs,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints,
+            comparison_operator=comparison,
+            treat_missing_data=missing,
+        )
+    else:
+        assert threshold is not None, f"{name} needs a threshold or an anomaly band"
+        alarm = cw.Alarm(
+            scope,
+            alarm_id,
+            alarm_name=alarm_name,
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints,
+            comparison_operator=comparison,
+            treat_missing_data=missing,
+            evaluate_low_sample_count_percentile=low_sample_percentiles,
+        )
+    action = cw_actions.SnsAction(target.topic)
+    alarm.add_alarm_action(action)
+    alarm.add_ok_action(action)
+    return alarm
 
 
 def metric(

@@ -14,19 +14,18 @@ from collections.abc import Mapping
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import StackConfig
 from infra.constructs.alarm_kit import (
-    DESCRIPTION_LIMIT,
     GT,
     LT,
-    MISSING_WHY,
     NOT_BREACHING,
+    AlarmTarget,
     Runbook,
+    build_alarm,
     insights_sum,
     metric,
     slug,
@@ -56,9 +55,8 @@ class Alarms(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         self._rules = top_callers
-        self._action = cw_actions.SnsAction(topic)
-        self._prefix = name_prefix
-        self._dashboard = f"dashboard {dashboard_name} ({dashboard_url})"
+        # Shared with the service alarms (service_monitoring.py): same topic, prefix and dashboard.
+        self.target = AlarmTarget(topic, name_prefix, f"dashboard {dashboard_name} ({dashboard_url})")
         self.alarms: list[cw.AlarmBase] = []
         for model in config.models.allowed:
             self._model_alarms(model)
@@ -85,53 +83,22 @@ class Alarms(Construct):
     ) -> cw.AlarmBase:
         """An alarm named `<prefix><name>` with the runbook as description, to the topic on ALARM and OK;
         `missing_why` replaces the missing-data policy's generic reason with this alarm's own."""
-        condition = f"threshold {threshold:g}" if threshold is not None else f"band of {std_devs:g} std devs"
-        description = (
-            f"{runbook.summary} ({condition}, {datapoints} of {evaluation_periods} periods). "
-            f"Open {self._dashboard}, widget '{runbook.widget}'. First check: {runbook.first_check} "
-            f"Missing data: {missing_why or MISSING_WHY[missing]}. Runbook: {runbook.path}."
+        alarm = build_alarm(
+            self,
+            self.target,
+            alarm_id,
+            name,
+            runbook,
+            metric=metric,
+            threshold=threshold,
+            comparison=comparison,
+            missing=missing,
+            evaluation_periods=evaluation_periods,
+            datapoints=datapoints,
+            std_devs=std_devs,
+            low_sample_percentiles=low_sample_percentiles,
+            missing_why=missing_why,
         )
-        # Measured with the dashboard URL's region still a token (longer than any region name): a
-        # description CloudWatch would refuse fails the synth, not the deploy.
-        if len(description) > DESCRIPTION_LIMIT:
-            raise ValueError(
-                f"{name}: the alarm description has {len(description)} characters, "
-                f"CloudWatch accepts {DESCRIPTION_LIMIT}"
-            )
-        alarm_name = f"{self._prefix}{name}"
-        alarm: cw.AlarmBase
-        if std_devs is not None:
-            alarm = cw.AnomalyDetectionAlarm(
-                self,
-                alarm_id,
-                alarm_name=alarm_name,
-                alarm_description=description,
-                metric=metric,
-                std_devs=std_devs,
-                evaluation_periods=evaluation_periods,
-                datapoints_to_alarm=datapoints,
-                comparison_operator=comparison,
-                treat_missing_data=missing,
-            )
-        else:
-            assert threshold is not None, (  # nosec B101 # a mistake in this module, stops the synth
-                f"{name} needs a threshold or an anomaly band"
-            )
-            alarm = cw.Alarm(
-                self,
-                alarm_id,
-                alarm_name=alarm_name,
-                alarm_description=description,
-                metric=metric,
-                threshold=threshold,
-                evaluation_periods=evaluation_periods,
-                datapoints_to_alarm=datapoints,
-                comparison_operator=comparison,
-                treat_missing_data=missing,
-                evaluate_low_sample_count_percentile=low_sample_percentiles,
-            )
-        alarm.add_alarm_action(self._action)
-        alarm.add_ok_action(self._action)
         self.alarms.append(alarm)
         return alarm
 

@@ -1,6 +1,6 @@
 """The CloudWatch dashboard: alarm status first, then the seed's four widgets with the chatbot's cost and
-errors, the callers rows, one row per vendor and collector health (widgets in dashboard_widgets.py,
-caller_widgets.py and vendor_widgets.py)."""
+errors, the callers rows, one row per vendor, collector health and the services under the product (widgets in
+dashboard_widgets.py, caller_widgets.py, vendor_widgets.py and service_widgets.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from constructs import Construct
 from infra.config import StackConfig
 from infra.constructs.caller_insights import CallerInsights
 from infra.constructs.caller_widgets import caller_rows
-from infra.constructs.dashboard_widgets import chatbot_rows
+from infra.constructs.dashboard_widgets import Row, chatbot_rows
 from infra.constructs.vendor_widgets import collector_rows, vendor_rows
 
 
@@ -34,7 +34,9 @@ class Dashboards(Construct):
         dashboard_name: str,
         alarms: Sequence[cw.IAlarm],
         callers: CallerInsights,
+        service_rows: Sequence[Row] = (),
     ) -> None:
+        """`service_rows`: the services under the product (service_widgets.py), last."""
         super().__init__(scope, construct_id)
         self.dashboard = cw.Dashboard(
             self,
@@ -53,7 +55,11 @@ class Dashboards(Construct):
             )
         )
         for row in (
-            chatbot_rows(config) + caller_rows(config, callers) + vendor_rows(config) + collector_rows()
+            chatbot_rows(config)
+            + caller_rows(config, callers)
+            + vendor_rows(config)
+            + collector_rows()
+            + list(service_rows)
         ):
             self.dashboard.add_widgets(*row)
         self.url = dashboard_url(dashboard_name)

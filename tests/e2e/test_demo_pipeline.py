@@ -149,12 +149,57 @@ def test_given_demo_when_done_then_png_written_and_an_alarm_paged(run: Any) -> N
     assert result.png.stat().st_size > 20_000
     assert result.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     breaching = [a.name for a in result.alarms if a.state == "ALARM"]
+    stepped = {result.limits.alarm.name, *(alarm.name for alarm, _ in result.outage.paged)}
     assert result.pages
     assert all(p["Subject"].startswith("ALARM: ") for p in result.pages)
-    # Every alarm breaching now pages, and the caller alarm paged at the minute it fired (replayed hour).
-    assert {p["Alarm"]["AlarmName"] for p in result.pages} == {*breaching, result.limits.alarm.name}
-    # The demo's alarms are new: CloudWatch's page names the state they left, not a made-up OK; the caller
-    # alarm was evaluated minute by minute through the replayed hour, so it left OK.
+    # Every alarm breaching now pages, and the caller alarm and the outage's service alarms paged at the
+    # minute they fired (evaluated minute by minute through the replayed hour and the outage before it).
+    assert {p["Alarm"]["AlarmName"] for p in result.pages} == {*breaching, *stepped}
+    # The demo's alarms are new: CloudWatch's page names the state they left, not a made-up OK; the stepped
+    # alarms were evaluated before they fired, so they left OK.
     left = {p["Alarm"]["AlarmName"]: p["Alarm"]["OldStateValue"] for p in result.pages}
-    assert left.pop(result.limits.alarm.name) == "OK"
+    assert {left.pop(name) for name in stepped} == {"OK"}
     assert set(left.values()) == {"INSUFFICIENT_DATA"}
+
+
+def test_given_a_chatbot_that_cannot_start_when_it_fails_before_our_code_then_the_service_alarms_page(
+    run: Any,
+) -> None:
+    result, cloudwatch, _ = run
+    outage = result.outage
+    chatbot_errors = "AIGatewayTokenMetrics-Lambda-Errors-chatbot"
+    api_5xx = "AIGatewayTokenMetrics-Api-5xx-rate-above-5pct"
+
+    # A bad layer: every request fails before the handler runs; our code writes nothing.
+    assert len(outage.invocations) == 45
+    assert {i.status for i in outage.invocations} == {500}
+    assert all(
+        i.error == "Runtime.ImportModuleError: Unable to import module 'chatbot/chatbot_handler': "
+        "No module named 'aws_lambda_powertools'"
+        for i in outage.invocations
+    )
+    assert outage.emf_documents == 0
+    # ... yet the alarms on what Lambda and API Gateway record fire during the outage, and clear after it.
+    fired = {alarm.name: at for alarm, at in outage.paged}
+    assert set(fired) == {chatbot_errors, api_5xx}
+    assert all(outage.started_at < at <= outage.ended_at for at in fired.values())
+    assert all(outage.ended_at < outage.cleared[name] for name in fired)
+    # The pages went through the alarm topic to the subscribed queue, at the minute each alarm fired.
+    pages = {p["Alarm"]["AlarmName"]: p for p in result.pages}
+    for name, at in fired.items():
+        page = pages[name]
+        assert page["Subject"] == f'ALARM: "{name}" in US East (N. Virginia)'
+        assert page["Alarm"]["StateChangeTime"].startswith(at.strftime("%Y-%m-%dT%H:%M"))
+    assert "Runbook: docs/runbooks/function-errors.md." in pages[chatbot_errors]["Alarm"]["AlarmDescription"]
+    assert "Runbook: docs/runbooks/api-5xx-rate.md." in pages[api_5xx]["Alarm"]["AlarmDescription"]
+    # No EMF arrived for those minutes: the chatbot's own error metric stayed silent through the outage.
+    points = cloudwatch.get_metric_statistics(
+        Namespace=mc.NS_TOKEN_USAGE,
+        MetricName=mc.MODEL_ERRORS.name,
+        Dimensions=[{"Name": mc.DIM_MODEL_ID, "Value": MODELS[0]}],
+        StartTime=outage.started_at,
+        EndTime=outage.ended_at,
+        Period=300,
+        Statistics=["SampleCount"],
+    )["Datapoints"]
+    assert points == []

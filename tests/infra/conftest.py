@@ -42,6 +42,8 @@ CUSTOM_CONTEXT: dict[str, Any] = {
         "limits_fail_mode": "closed",
         "reserved_concurrency": 50,
     },
+    # The service alarms read their own thresholds (names carry them).
+    "service_alarms": {"api_5xx_rate_percent": 2, "function_duration_percent_of_timeout": 90},
     "collectors": {
         "launchdarkly": {"ai_config_keys": ["support-bot"], "environment_keys": ["production", "staging"]},
         "flashback": {"llm_ids": ["llm-1", "llm-2"], "schedule_minutes": 30},

@@ -11,6 +11,7 @@ import pytest
 from infra.config import DEFAULTS
 from shared import metric_catalogue as mc
 from tests.infra.conftest import ROOT, Synth, render
+from tests.infra.test_service_alarms import service_alarm_names
 
 P = "AIGatewayTokenMetrics-"
 MODELS = DEFAULTS["models"]["allowed"]
@@ -66,7 +67,8 @@ def test_given_default_config_when_synthesized_then_exactly_the_expected_alarms_
         f"{P}Flashback-PolicyViolations-above-zero",
     }
 
-    assert set(_alarms(default)) == expected
+    # ... and the alarms on the services under the product (test_service_alarms.py)
+    assert set(_alarms(default)) == expected | service_alarm_names(default)
 
 
 def test_given_default_config_when_synthesized_then_every_alarm_notifies_the_topic_on_alarm_and_ok(

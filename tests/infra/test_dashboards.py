@@ -127,7 +127,7 @@ def test_given_default_config_when_synthesized_then_perf_budget_and_usage_panels
 def test_given_default_config_when_synthesized_then_every_metric_name_comes_from_the_catalogue(
     body: dict[str, Any],
 ) -> None:
-    known = {(m.namespace, m.name) for m in mc.all_metrics()}
+    known = {(m.namespace, m.name) for m in (*mc.all_metrics(), *mc.service_metrics())}
     text = json.dumps(body)
     searched = re.findall(r"\{(AIGateway/\w+)[^}]*\} MetricName=\\\"(\w+)\\\"", text)
     plain = [

@@ -12,7 +12,9 @@ the submodules only divide the definitions by who writes them:
 - `token_usage`: AIGateway/TokenUsage, the chatbot's EMF metrics and the callers' limits;
 - `vendors`: AIGateway/Collectors (run health), LaunchDarkly, LaunchDarkly usage, Flashback and the
   contract's named Perf metrics;
-- `perf_fields`: the Perf collector's field table (`PERF_FIELDS`), which extends the named Perf metrics.
+- `perf_fields`: the Perf collector's field table (`PERF_FIELDS`), which extends the named Perf metrics;
+- `services`: the AWS services' own metrics (`AWS/Lambda`, `AWS/ApiGateway`, `AWS/DynamoDB`, `AWS/Scheduler`,
+  `AWS/SQS`) that the service alarms, their dashboard row and the demo's platform stand-in name.
 
 It imports nothing but the standard library: the CDK app imports it at synth time and the Lambdas
 import it on the hot path.
@@ -47,6 +49,43 @@ from shared.metric_catalogue.core import (
     Unit,
 )
 from shared.metric_catalogue.perf_fields import PERF_ENDPOINTS, PERF_FIELDS, PerfField, perf_fields
+from shared.metric_catalogue.services import (
+    API_4XX,
+    API_5XX,
+    API_COUNT,
+    API_INTEGRATION_LATENCY,
+    API_LATENCY,
+    DEFAULT_SCHEDULE_GROUP,
+    DEFAULT_STAGE,
+    DIM_API_ID,
+    DIM_FUNCTION_NAME,
+    DIM_OPERATION,
+    DIM_QUEUE_NAME,
+    DIM_SCHEDULE_GROUP,
+    DIM_STAGE,
+    DIM_TABLE_NAME,
+    DYNAMODB_READ_THROTTLE_EVENTS,
+    DYNAMODB_SYSTEM_ERRORS,
+    DYNAMODB_WRITE_THROTTLE_EVENTS,
+    LAMBDA_CONCURRENT_EXECUTIONS,
+    LAMBDA_DURATION,
+    LAMBDA_ERRORS,
+    LAMBDA_INVOCATIONS,
+    LAMBDA_THROTTLES,
+    NS_AWS_API_GATEWAY,
+    NS_AWS_DYNAMODB,
+    NS_AWS_LAMBDA,
+    NS_AWS_SCHEDULER,
+    NS_AWS_SQS,
+    SCHEDULER_ATTEMPTS,
+    SCHEDULER_DROPPED,
+    SCHEDULER_FAILED_TO_DLQ,
+    SCHEDULER_SENT_TO_DLQ,
+    SCHEDULER_TARGET_ERRORS,
+    SERVICE_METRICS,
+    SERVICE_NAMESPACES,
+    SQS_MESSAGES_VISIBLE,
+)
 from shared.metric_catalogue.token_usage import (
     ANONYMOUS_CALLER,
     CACHE_ERRORS,
@@ -100,6 +139,11 @@ from shared.metric_catalogue.vendors import (
 
 __all__ = [
     "ANONYMOUS_CALLER",
+    "API_4XX",
+    "API_5XX",
+    "API_COUNT",
+    "API_INTEGRATION_LATENCY",
+    "API_LATENCY",
     "CACHED_RESPONSES",
     "CACHE_ERRORS",
     "CACHE_READ_INPUT_TOKENS",
@@ -111,23 +155,40 @@ __all__ = [
     "COLLECTOR_NAMESPACES",
     "COLLECTOR_RUNS",
     "DATAPOINTS_PUBLISHED",
+    "DEFAULT_SCHEDULE_GROUP",
+    "DEFAULT_STAGE",
     "DIM_AI_CONFIG_KEY",
     "DIM_AI_LLM_ID",
+    "DIM_API_ID",
     "DIM_ENVIRONMENT",
     "DIM_FAILURE_MODE",
+    "DIM_FUNCTION_NAME",
     "DIM_MODEL",
     "DIM_MODEL_ID",
+    "DIM_OPERATION",
     "DIM_PROJECT_KEY",
     "DIM_PROVIDER",
+    "DIM_QUEUE_NAME",
+    "DIM_SCHEDULE_GROUP",
     "DIM_SERIES",
     "DIM_SOURCE",
+    "DIM_STAGE",
+    "DIM_TABLE_NAME",
     "DIM_TASK_TYPE",
+    "DYNAMODB_READ_THROTTLE_EVENTS",
+    "DYNAMODB_SYSTEM_ERRORS",
+    "DYNAMODB_WRITE_THROTTLE_EVENTS",
     "ESTIMATED_COST",
     "FLASHBACK_API_CALLS",
     "FLASHBACK_BLOCKS",
     "FLASHBACK_FIELDS",
     "FLASHBACK_POLICY_VIOLATIONS",
     "INPUT_TOKENS",
+    "LAMBDA_CONCURRENT_EXECUTIONS",
+    "LAMBDA_DURATION",
+    "LAMBDA_ERRORS",
+    "LAMBDA_INVOCATIONS",
+    "LAMBDA_THROTTLES",
     "LD_AI_CONFIG_FIELDS",
     "LD_DIMENSIONS",
     "LD_GENERATION_COUNT",
@@ -138,6 +199,11 @@ __all__ = [
     "LIMIT_CHECK_ERRORS",
     "LIMIT_REJECTIONS",
     "MODEL_ERRORS",
+    "NS_AWS_API_GATEWAY",
+    "NS_AWS_DYNAMODB",
+    "NS_AWS_LAMBDA",
+    "NS_AWS_SCHEDULER",
+    "NS_AWS_SQS",
     "NS_COLLECTORS",
     "NS_FLASHBACK",
     "NS_LAUNCHDARKLY",
@@ -161,10 +227,18 @@ __all__ = [
     "PROP_CALLER",
     "PUBLISH_OUTCOME_UNKNOWN",
     "RESPONSE_LATENCY",
+    "SCHEDULER_ATTEMPTS",
+    "SCHEDULER_DROPPED",
+    "SCHEDULER_FAILED_TO_DLQ",
+    "SCHEDULER_SENT_TO_DLQ",
+    "SCHEDULER_TARGET_ERRORS",
+    "SERVICE_METRICS",
+    "SERVICE_NAMESPACES",
     "SOURCES",
     "SOURCE_FLASHBACK",
     "SOURCE_LAUNCHDARKLY",
     "SOURCE_PERF",
+    "SQS_MESSAGES_VISIBLE",
     "TIME_TO_FIRST_TOKEN",
     "TOKEN_USAGE_METRICS",
     "TOTAL_TOKENS",
@@ -176,6 +250,7 @@ __all__ = [
     "ld_usage_metric",
     "metric_by_name",
     "perf_fields",
+    "service_metrics",
 ]
 
 # The contract's named Perf metrics; PERF_FIELDS adds the rest of the Perf field table.
@@ -225,3 +300,9 @@ def collector_metrics() -> tuple[MetricDef, ...]:
     ):
         seen.setdefault((metric.namespace, metric.name), metric)
     return tuple(seen.values())
+
+
+def service_metrics() -> tuple[MetricDef, ...]:
+    """The AWS services' own metrics the product names (alarms, dashboard row, the demo's platform
+    stand-in); not written by the product, so not in `all_metrics()`."""
+    return SERVICE_METRICS

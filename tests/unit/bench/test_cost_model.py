@@ -81,6 +81,29 @@ def test_given_a_metrics_insights_alarm_when_billed_then_each_series_the_query_a
     assert seen == [("AIGateway/TokenUsage", "TotalTokens")]
 
 
+def test_given_a_metrics_insights_alarm_on_a_services_namespace_when_summarized_then_its_assumed_series() -> (
+    None
+):
+    from shared import metric_catalogue as mc
+
+    # The template renders a query with the table's name (a token) as Fn::Join: billed per operation series.
+    query = {
+        "Fn::Join": [
+            "",
+            ['SELECT SUM(SystemErrors) FROM SCHEMA("AWS/DynamoDB", Operation, TableName) '
+             "WHERE TableName = '", {"Ref": "Table"}, "'"],
+        ]
+    }  # fmt: skip
+    alarm = {"Metrics": [{"Id": "q", "Expression": query}]}
+    custom = {(mc.NS_TOKEN_USAGE, mc.TOTAL_TOKENS.name): 3}
+
+    summary = cost_alarms.alarm_summary([alarm], custom)
+
+    per_table = cost_alarms.ASSUMED_SERVICE_QUERY_SERIES[(mc.NS_AWS_DYNAMODB, mc.DYNAMODB_SYSTEM_ERRORS.name)]
+    assert summary == {"Metrics Insights": (1, per_table)}
+    assert per_table >= 1
+
+
 def test_given_alarm_kinds_when_priced_then_per_alarm_metric_and_composites_flat() -> None:
     summary = {"standard": (11, 11), "anomaly detection": (6, 18), "composite": (2, 0)}
     assert cost_alarms.alarm_cost(summary) == pytest.approx(

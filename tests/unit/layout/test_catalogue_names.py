@@ -17,9 +17,15 @@ from tests.unit.layout.sources import REPO, python_files, string_constants
 
 CHECKED = ("lambdas", "infra", "tools", "offline", "bench")
 CATALOGUE = Path("lambdas", "shared", "metric_catalogue")
-NAMESPACES = frozenset({mc.NS_TOKEN_USAGE, *mc.COLLECTOR_NAMESPACES})
+# The AWS services' own namespaces and metric names count too, once the product names them
+# (`shared.metric_catalogue.services`): an alarm or a stand-in spells them through the catalogue as well.
+# API Gateway's `Count` is also CloudWatch's unit and Contributor Insights' AggregateOn value: a word,
+# not only a metric name, so it is not looked for.
+AMBIGUOUS = frozenset({mc.API_COUNT.name})
+NAMESPACES = frozenset({mc.NS_TOKEN_USAGE, *mc.COLLECTOR_NAMESPACES, *mc.SERVICE_NAMESPACES})
 METRIC_NAMES = frozenset(
     {metric.name for metric in (*mc.all_metrics(), *mc.collector_metrics())}
+    | {metric.name for metric in mc.service_metrics()} - AMBIGUOUS
     | {mc.ld_usage_metric(path).name for path in mc.LD_USAGE_SERIES}
 )
 
@@ -46,6 +52,7 @@ def test_given_names_spelled_outside_the_catalogue_when_scanned_then_each_is_rep
         'RUNS = "CollectorRuns"\n'
         'TITLE = f"Perf (AIGateway/Perf) at {RUNS}"\n'
         'PROSE = "collector runs"\n'
+        'ERRORS = {"Namespace": "AWS/Lambda", "MetricName": "Errors"}\n'
     )
     catalogue = tmp_path / CATALOGUE / "core.py"
     catalogue.parent.mkdir(parents=True)
@@ -54,6 +61,8 @@ def test_given_names_spelled_outside_the_catalogue_when_scanned_then_each_is_rep
     assert spelled_names("tools", "lambdas", root=tmp_path) == [
         "tools/spelled.py:2 'CollectorRuns'",
         "tools/spelled.py:3 'Perf (AIGateway/Perf) at '",
+        "tools/spelled.py:5 'AWS/Lambda'",
+        "tools/spelled.py:5 'Errors'",
     ]
 
 

@@ -136,7 +136,8 @@ def build_alarm(
             treat_missing_data=missing,
         )
     else:
-        assert threshold is not None, f"{name} needs a threshold or an anomaly band"
+        if threshold is None:  # a mistake in this module: stop the synth
+            raise ValueError(f"{name} needs a threshold or an anomaly band")
         alarm = cw.Alarm(
             scope,
             alarm_id,

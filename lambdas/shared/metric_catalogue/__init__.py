@@ -56,6 +56,7 @@ from shared.metric_catalogue.token_usage import (
     CALLER_LIMIT_USAGE,
     CALLER_METRICS,
     ESTIMATED_COST,
+    FILTERED_ANSWERS,
     INPUT_TOKENS,
     LIMIT_CHECK_ERRORS,
     LIMIT_REJECTIONS,
@@ -66,6 +67,7 @@ from shared.metric_catalogue.token_usage import (
     TIME_TO_FIRST_TOKEN,
     TOKEN_USAGE_METRICS,
     TOTAL_TOKENS,
+    TRUNCATED_ANSWERS,
 )
 from shared.metric_catalogue.vendors import (
     COLLECTOR_ERRORS,
@@ -123,6 +125,7 @@ __all__ = [
     "DIM_SOURCE",
     "DIM_TASK_TYPE",
     "ESTIMATED_COST",
+    "FILTERED_ANSWERS",
     "FLASHBACK_API_CALLS",
     "FLASHBACK_BLOCKS",
     "FLASHBACK_FIELDS",
@@ -168,6 +171,7 @@ __all__ = [
     "TIME_TO_FIRST_TOKEN",
     "TOKEN_USAGE_METRICS",
     "TOTAL_TOKENS",
+    "TRUNCATED_ANSWERS",
     "MetricDef",
     "PerfField",
     "Unit",

@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
         # run past the account-wide hourly token ceiling alone; see docs/callers.md for the reasoning.
         "caller_limits": {"default": {"day_tokens": 2000000, "day_usd": 10}, "callers": {}},
         "limits_fail_mode": "open",
+        # Seconds from a request's arrival until the gateway answers with the text so far (the HTTP API
+        # gives up at 30 s); chatbot.platform_limits explains 25 and the bounds 5..28.
+        "answer_deadline_seconds": 25,
     },
     "api": {"throttle_rate_limit": 20, "throttle_burst_limit": 40},
     "alarms": {
@@ -78,6 +81,9 @@ DEFAULTS: dict[str, Any] = {
         "ld_min_generations": 20,
         "ld_generation_errors_per_hour": 10,
         "caller_limit_usage_percent": 80,
+        # Optional: page when more than rate_percent of a model's live answers in an hour were stopped by a
+        # guardrail or content filter (off by default: a guardrail blocking is often its intended work).
+        "filtered_answer_alarm": {"enabled": False, "rate_percent": 5},
     },
     "monthly_budget_usd": 500,
     "collectors": {

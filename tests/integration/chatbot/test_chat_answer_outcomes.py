@@ -33,6 +33,36 @@ def _cache_items(cache_table: Any) -> list[dict[str, Any]]:
     return cache_table.scan(TableName="chat-cache")["Items"]
 
 
+# Every stop reason ConverseStream documents: (truncated, filtered, cached).
+STOP_REASONS = {
+    "end_turn": (0, 0, True),
+    "stop_sequence": (0, 0, True),
+    "tool_use": (0, 0, False),
+    "max_tokens": (1, 0, False),
+    "model_context_window_exceeded": (1, 0, False),
+    "guardrail_intervened": (0, 1, False),
+    "content_filtered": (0, 1, False),
+}
+
+
+@pytest.mark.parametrize(("stop_reason", "expected"), STOP_REASONS.items(), ids=list(STOP_REASONS))
+def test_given_each_bedrock_stop_reason_when_chatting_then_the_answer_and_its_one_document_say_how_it_ended(
+    stack: FakeBedrock, cache_table: Any, capsys: pytest.CaptureFixture[str], stop_reason: str,
+    expected: tuple[int, int, bool],
+) -> None:  # fmt: skip
+    truncated, filtered, cached = expected
+    stack.script(SONNET, Behavior(text="An answer that ended somehow.", stop_reason=stop_reason))
+
+    status, body = _call({"message": f"how does {stop_reason} end?"})
+
+    assert status == 200
+    assert (body["stop_reason"], body["truncated"]) == (stop_reason, bool(truncated))
+    (doc,) = _emf(capsys)
+    assert (doc["TruncatedAnswers"], doc["FilteredAnswers"]) == ([truncated], [filtered])
+    assert doc["StopReason"] == stop_reason
+    assert len(_cache_items(cache_table)) == int(cached)
+
+
 def test_given_an_answer_cut_by_max_tokens_when_chatting_then_truncated_counted_and_not_cached(
     stack: FakeBedrock, cache_table: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,8 +9,9 @@ enforced on the Bedrock client with botocore's own hooks, so nothing here loops 
   retry quota), wrapped by `_RetryWithin`, which refuses a retry whose back-off plus that minimum would
   end past the deadline; the caller then gets the last error at once (429 or 502, as without a deadline);
 - each attempt waits for Bedrock's response at most until the deadline: `before-send` sets the request
-  context's `read_timeout` (botocore's per-request read timeout, honoured since 1.44; an older botocore
-  ignores the key and waits its client read timeout);
+  context's `read_timeout`, botocore's per-request read timeout (boto/botocore#3770; the pinned 1.44.5
+  honours it, URLLib3Session._get_request_timeout); a botocore without it ignores the key and waits its
+  client read timeout, which the function timeout covers (infra.config: the retry budget);
 - while the answer streams, every socket read may wait at most until the deadline (`Watch.bound`): the
   stream's urllib3 response comes from the `after-call` event, and its socket's timeout is set to the
   time left before each read. At the deadline chatbot.bedrock stops reading and closes the stream.

@@ -193,3 +193,16 @@ def test_given_a_caller_with_limits_when_truncated_by_the_deadline_then_its_hold
     assert body["limits"]["hour_tokens"]["used"] == charged
     (doc,) = emf_of(capsys)
     assert doc["TruncatedAnswers"] == [1]
+
+
+def test_given_a_caller_with_limits_when_no_text_comes_before_the_deadline_then_its_hold_is_released(
+    metered: Callable[..., Metered], stack: FakeBedrock
+) -> None:
+    state = metered({"default": {"hour_tokens": 100_000}})
+    stack.script(SONNET, Behavior(first_token_delay=8.0))
+
+    status, body, _ = _call({"message": MESSAGE}, left=LEFT, caller=ALICE)
+
+    assert (status, body["error"]) == (502, "model_error")
+    assert holds(state.item(HOUR.id)) == {}
+    assert state.n(HOUR.id, "charged_tokens") == state.n(HOUR.id, "reserved_tokens") == 0

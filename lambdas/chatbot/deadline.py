@@ -96,8 +96,11 @@ class Watch:
             if sock is None:
                 return
             self._socket, self._timeout = sock, sock.gettimeout()
+        # Never longer than the read timeout urllib3 gave the socket (the client's, or the time left when
+        # the attempt was sent): the deadline only ever shortens a wait.
+        left = max(self.deadline.remaining(), _SMALLEST_TIMEOUT)
         with suppress(OSError):  # closed under us: the read will say so
-            sock.settimeout(max(self.deadline.remaining(), _SMALLEST_TIMEOUT))
+            sock.settimeout(left if self._timeout is None else min(left, self._timeout))
 
     def release(self) -> None:
         """Give a connection that goes back to the pool its own timeout again."""

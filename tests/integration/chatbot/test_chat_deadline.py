@@ -18,8 +18,10 @@ import pytest
 
 from chatbot import chatbot_handler
 from chatbot.platform_limits import ANSWER_DEADLINE_DEFAULT_SECONDS
+from chatbot.settings import get_settings
 from chatbot.tokens import estimate_tokens
 from chatbot.usage_store import holds
+from shared.aws_clients import reset_clients
 from tests.fakes.bedrock_server import THROTTLE, Behavior, Call, FakeBedrock
 from tests.integration.chatbot.limits_support import ALICE, HOUR, SONNET, Metered, emf_of
 from tests.support import FakeLambdaContext, emf_documents, http_api_event, validate_emf
@@ -206,3 +208,22 @@ def test_given_a_caller_with_limits_when_no_text_comes_before_the_deadline_then_
     assert (status, body["error"]) == (502, "model_error")
     assert holds(state.item(HOUR.id)) == {}
     assert state.n(HOUR.id, "charged_tokens") == state.n(HOUR.id, "reserved_tokens") == 0
+
+
+def test_given_a_read_timeout_shorter_than_the_time_left_when_the_model_pauses_then_502_at_the_read_timeout(
+    stack: FakeBedrock, cache_table: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The deadline only ever shortens a wait: BEDROCK_READ_TIMEOUT_SECONDS still bounds every read.
+    monkeypatch.setenv("BEDROCK_READ_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("BEDROCK_MAX_ATTEMPTS", "1")
+    get_settings.cache_clear()
+    chatbot_handler.dependencies.cache_clear()
+    reset_clients()
+    stack.script(SONNET, Behavior(text=LONG, chunk_chars=10, stall_after_chunks=3, stall=4.0))
+
+    status, body, elapsed = _call({"message": MESSAGE}, left=20.0)
+
+    assert (status, body["error"]) == (502, "model_error")
+    assert elapsed < 3.0, "the read timed out after 1 s, not at the deadline"
+    (doc,) = _emf(capsys)
+    assert doc["ErrorCode"] == "ReadTimeoutError"

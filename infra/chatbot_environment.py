@@ -51,6 +51,7 @@ def chatbot_environment(
         "USAGE_TABLE_NAME": usage_table_name,
         "CALLER_LIMITS": caller_limits_json(chatbot.caller_limits),
         "LIMITS_FAIL_MODE": chatbot.limits_fail_mode,
+        "ANSWER_DEADLINE_SECONDS": str(chatbot.answer_deadline_seconds),
         "POWERTOOLS_SERVICE_NAME": "chatbot",
         "POWERTOOLS_LOG_LEVEL": config.log_level,
         # Answers and errors carry the user's text: X-Ray never gets them (the code says so too; this

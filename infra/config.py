@@ -15,6 +15,9 @@ from typing import Any
 
 from chatbot.caller_limits import CallerLimits, CallerLimitsError, parse_caller_limits
 from chatbot.platform_limits import (
+    ANSWER_AFTER_DEADLINE_MIN_SECONDS,
+    ANSWER_DEADLINE_MAX_SECONDS,
+    ANSWER_DEADLINE_MIN_SECONDS,
     BEDROCK_CONNECT_TIMEOUT_SECONDS,
     BOTOCORE_MAX_BACKOFF_SECONDS,
     MAX_BODY_BYTES_LIMIT,
@@ -29,6 +32,7 @@ from infra.config_model import (
     CollectorConfig,
     CollectorsConfig,
     ConfigError,
+    FilteredAnswerAlarm,
     FlashbackConfig,
     LaunchDarklyConfig,
     ModelPrice,
@@ -129,6 +133,15 @@ def _check_chatbot_limits(reader: Reader, chatbot: ChatbotConfig) -> None:
             f"bedrock_read_timeout_seconds) + {BOTOCORE_MAX_BACKOFF_SECONDS} s per back-off)",
             chatbot.timeout_seconds,
         )
+    # The function must outlive the answer's deadline, or the text so far could never be sent. (Retries
+    # that would end past the deadline are not started, whatever the retry budget above allows.)
+    if chatbot.timeout_seconds < chatbot.answer_deadline_seconds + ANSWER_AFTER_DEADLINE_MIN_SECONDS:
+        reader.fail(
+            "chatbot.answer_deadline_seconds",
+            f"must end at least {ANSWER_AFTER_DEADLINE_MIN_SECONDS} s before chatbot.timeout_seconds "
+            f"({chatbot.timeout_seconds} s): the function answers with the text so far after it",
+            chatbot.answer_deadline_seconds,
+        )
     # A message of the allowed length must fit the body limit in UTF-8, or it could only ever get a 413.
     if chatbot.max_message_chars * UTF8_MAX_BYTES_PER_CHAR > chatbot.max_body_bytes:
         reader.fail(
@@ -165,6 +178,11 @@ def _read(reader: Reader) -> StackConfig:
         caller_limits=_caller_limits(reader),
         limits_fail_mode=reader.string("chatbot.limits_fail_mode", choices=("open", "closed")),
         reserved_concurrency=reader.integer("chatbot.reserved_concurrency", 1, 10_000),
+        # From one attempt's connect timeout plus its minimum time, to the HTTP API's 30 s less the time
+        # the answer needs to get back (chatbot.platform_limits).
+        answer_deadline_seconds=reader.integer(
+            "chatbot.answer_deadline_seconds", ANSWER_DEADLINE_MIN_SECONDS, ANSWER_DEADLINE_MAX_SECONDS
+        ),
     )
     _check_chatbot_limits(reader, chatbot)
     api = ApiConfig(
@@ -196,6 +214,10 @@ def _read(reader: Reader) -> StackConfig:
         ld_min_generations=reader.integer("alarms.ld_min_generations", 1, 10**9),
         ld_generation_errors_per_hour=reader.integer("alarms.ld_generation_errors_per_hour", 1, 10**9),
         caller_limit_usage_percent=reader.number("alarms.caller_limit_usage_percent", 0, 100, above_low=True),
+        filtered_answer_alarm=FilteredAnswerAlarm(
+            enabled=reader.boolean("alarms.filtered_answer_alarm.enabled"),
+            rate_percent=reader.number("alarms.filtered_answer_alarm.rate_percent", 0, 100, above_low=True),
+        ),
     )
     usage_series = reader.strings("collectors.launchdarkly.usage_series", re.compile(r"^[a-z0-9/-]+$"))
     unknown_series = [path for path in usage_series if path not in LD_USAGE_SERIES]

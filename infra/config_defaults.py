@@ -65,6 +65,9 @@ DEFAULTS: dict[str, Any] = {
         # at this many instances instead of taking the concurrency every other function of the account
         # runs on. At the API's 20 requests/s it serves answers averaging up to 5 s; raise both together.
         "reserved_concurrency": 100,
+        # Seconds from a request's arrival until the gateway answers with the text so far (the HTTP API
+        # gives up at 30 s); chatbot.platform_limits explains 25 and the bounds 5..28.
+        "answer_deadline_seconds": 25,
     },
     "api": {"throttle_rate_limit": 20, "throttle_burst_limit": 40},
     "alarms": {
@@ -82,6 +85,9 @@ DEFAULTS: dict[str, Any] = {
         "ld_min_generations": 20,
         "ld_generation_errors_per_hour": 10,
         "caller_limit_usage_percent": 80,
+        # Optional: page when more than rate_percent of a model's live answers in an hour were stopped by a
+        # guardrail or content filter (off by default: a guardrail blocking is often its intended work).
+        "filtered_answer_alarm": {"enabled": False, "rate_percent": 5},
     },
     # The alarms on the AWS services under the product (docs/runbooks/index.md, "Services"): rates in %
     # of the HTTP API's requests, counts per period (5 minutes; a collector's schedule interval).

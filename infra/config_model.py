@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatbot.caller_limits import CallerLimits
-from chatbot.platform_limits import bedrock_retry_budget_seconds
+from chatbot.platform_limits import ANSWER_DEADLINE_DEFAULT_SECONDS, bedrock_retry_budget_seconds
 
 
 class ConfigError(ValueError):
@@ -50,6 +50,7 @@ class ChatbotConfig:
     caller_limits: CallerLimits = field(default_factory=CallerLimits)
     limits_fail_mode: str = "open"
     reserved_concurrency: int = 100
+    answer_deadline_seconds: int = ANSWER_DEADLINE_DEFAULT_SECONDS
 
     @property
     def bedrock_budget_seconds(self) -> int:
@@ -61,6 +62,14 @@ class ChatbotConfig:
 class ApiConfig:
     throttle_rate_limit: float
     throttle_burst_limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class FilteredAnswerAlarm:
+    """The optional alarm on a model's hourly share of live answers a guardrail or filter stopped."""
+
+    enabled: bool = False
+    rate_percent: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +88,7 @@ class AlarmsConfig:
     ld_min_generations: int
     ld_generation_errors_per_hour: int
     caller_limit_usage_percent: float = 80.0
+    filtered_answer_alarm: FilteredAnswerAlarm = field(default_factory=FilteredAnswerAlarm)
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,9 @@ class ModelSummary:
     cost: float = 0.0
     latencies: list[float] = field(default_factory=list)
     ttfts: list[float] = field(default_factory=list)
+    live: int = 0  # live answers: each carries TruncatedAnswers and FilteredAnswers (0 or 1)
+    truncated: int = 0
+    filtered: int = 0
 
     @property
     def hit_rate(self) -> float:
@@ -92,4 +95,8 @@ def summarise(docs: Iterable[dict[str, Any]]) -> dict[str, ModelSummary]:
         summary.cost += sum(_values(doc, mc.ESTIMATED_COST.name))
         summary.latencies += _values(doc, mc.RESPONSE_LATENCY.name)
         summary.ttfts += _values(doc, mc.TIME_TO_FIRST_TOKEN.name)
+        truncated = _values(doc, mc.TRUNCATED_ANSWERS.name)
+        summary.live += len(truncated)
+        summary.truncated += int(sum(truncated))
+        summary.filtered += int(sum(_values(doc, mc.FILTERED_ANSWERS.name)))
     return dict(models)

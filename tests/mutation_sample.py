@@ -20,6 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAT_TESTS = ("tests/unit/chatbot", "tests/integration/chatbot")
 WRITER_TESTS = ("tests/unit/collectors",)
 COLLECTOR_TESTS = ("tests/unit/collectors", "tests/integration/collectors")
+DEADLINE_TESTS = (
+    "tests/unit/chatbot/test_deadline.py",
+    "tests/unit/chatbot/test_answer_outcome_metrics.py",
+    "tests/integration/chatbot/test_chat_deadline.py",
+    "tests/integration/chatbot/test_chat_answer_outcomes.py",
+)
 ALARM_TESTS = (
     "tests/infra/test_alarms.py",
     "tests/infra/test_alarm_eval.py",
@@ -134,6 +140,34 @@ MUTANTS = (
         "",
         CHAT_TESTS,
         "failures write no ModelErrors",
+    ),
+    Mutant(
+        "lambdas/chatbot/token_metrics.py",
+        "_add(mc.TRUNCATED_ANSWERS, 1 if is_truncated(record.stop_reason) else 0)",
+        "_add(mc.TRUNCATED_ANSWERS, 1 if record.stop_reason == 'max_tokens' else 0)",
+        DEADLINE_TESTS,
+        "an answer cut at the deadline or the context window is not counted truncated",
+    ),
+    Mutant(
+        "lambdas/chatbot/deadline.py",
+        "if watch.deadline.allows_attempt(wait=delay):",
+        "if True:",
+        DEADLINE_TESTS,
+        "a retry is started although its back-off ends past the deadline",
+    ),
+    Mutant(
+        "lambdas/chatbot/deadline.py",
+        'context["read_timeout"] = max(_SMALLEST_TIMEOUT, min(configured, watch.deadline.remaining()))',
+        "pass",
+        DEADLINE_TESTS,
+        "an attempt waits for Bedrock's response past the deadline",
+    ),
+    Mutant(
+        "lambdas/chatbot/service.py",
+        "usage = live.usage or estimated_usage(request.message, request.system, live.text)",
+        "usage = live.usage or estimated_usage(request.message, request.system, '')",
+        DEADLINE_TESTS,
+        "an answer stopped at the deadline is charged no output",
     ),
     Mutant(
         "lambdas/collectors/common/cloudwatch_writer.py",

@@ -1,6 +1,7 @@
 """The CloudWatch dashboard: alarm status first, then the seed's four widgets with the chatbot's cost and
-errors, the callers rows, one row per vendor, collector health and the services under the product (widgets in
-dashboard_widgets.py, caller_widgets.py, vendor_widgets.py and service_widgets.py)."""
+errors, how live answers end (truncated, filtered), the callers rows, one row per vendor, collector
+health and the services under the product (widgets in dashboard_widgets.py, answer_widgets.py,
+caller_widgets.py, vendor_widgets.py and service_widgets.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.constructs.answer_widgets import answer_rows
 from infra.constructs.caller_insights import CallerInsights
 from infra.constructs.caller_widgets import caller_rows
 from infra.constructs.dashboard_widgets import Row, chatbot_rows
@@ -56,6 +58,7 @@ class Dashboards(Construct):
         )
         for row in (
             chatbot_rows(config)
+            + answer_rows(config)
             + caller_rows(config, callers)
             + vendor_rows(config)
             + collector_rows()

@@ -32,6 +32,7 @@ from chatbot import platform_limits as limits
 from chatbot.arrival import RequestTiming, request_timing
 from chatbot.cache import ResponseCache
 from chatbot.callers import caller_of
+from chatbot.deadline import deadline_after, guard
 from chatbot.events import HttpApiEvent
 from chatbot.metering import Meter
 from chatbot.request import ChatError, parse_body
@@ -60,12 +61,15 @@ def _raw_error(status: int, code: str, message: str) -> dict[str, Any]:
 
 
 def _bedrock() -> Any:
+    """The container's Bedrock client, its retries and reads bounded by each request's deadline."""
     settings = get_settings()
-    return client(
-        "bedrock-runtime",
-        max_attempts=settings.bedrock_max_attempts,
-        connect_timeout=limits.BEDROCK_CONNECT_TIMEOUT_SECONDS,
-        read_timeout=settings.bedrock_read_timeout,
+    return guard(
+        client(
+            "bedrock-runtime",
+            max_attempts=settings.bedrock_max_attempts,
+            connect_timeout=limits.BEDROCK_CONNECT_TIMEOUT_SECONDS,
+            read_timeout=settings.bedrock_read_timeout,
+        )
     )
 
 
@@ -139,7 +143,8 @@ def chat() -> Response:
         raw = app.current_event.decoded_body
     except ValueError:  # bad base64 or bytes that are not UTF-8
         raise ChatError(400, "invalid_json", "body: not valid base64-encoded UTF-8") from None
-    request = parse_body(raw, get_settings())
+    settings = get_settings()
+    request = parse_body(raw, settings)
     app.append_context(model_id=request.model_id)
     tracer.put_annotation(key="ModelId", value=request.model_id)
     deps = dependencies()
@@ -147,12 +152,14 @@ def chat() -> Response:
     answer = answer_chat(
         request, deps, timing.started, _request_id(), timing.received_at_ms, timing.latency_from,
         caller=_caller(), hold_seconds=_hold_seconds(),
+        deadline=deadline_after(timing.started, settings.answer_deadline_seconds),
     )  # fmt: skip
     logger.info(
         "answered",
         extra={
             "model_id": answer.model_id,
             "cached": answer.cached,
+            "stop_reason": answer.stop_reason,
             "latency_ms": round(answer.latency_ms, 1),
             "latency_from": timing.latency_from,
             "total_tokens": answer.usage.total_tokens,

@@ -18,6 +18,30 @@ CACHE_READ_TIMEOUT_SECONDS = 2.0  # fail fast: a slow cache must not eat the ans
 # every allowed attempt count (at most 10).
 BOTOCORE_MAX_BACKOFF_SECONDS = 20
 
+# --- The answer's deadline (chatbot.deadline; contract: "Answers within the API's time") -----------------
+# An HTTP API waits at most 30 s for its Lambda integration (API Gateway quotas: "Maximum integration
+# timeout", 30 s for HTTP APIs, not raisable), then answers the caller 503 itself while the function
+# goes on. Every request gets a deadline, counted from its arrival (requestContext.timeEpoch), after which
+# the gateway stops waiting for the model and answers with what it has.
+HTTP_API_TIMEOUT_SECONDS = 30
+# Default 25 s: the 5 s left after it cover what runs after the deadline (closing the stream, settling the
+# caller's reservation in the usage table, printing the EMF document, Lambda returning the response to API
+# Gateway: tens of milliseconds normally) even when one usage-table write times out once
+# (CACHE_CONNECT_TIMEOUT_SECONDS + CACHE_READ_TIMEOUT_SECONDS = 3 s) before its retry succeeds, and the
+# arrival stamp being up to ARRIVAL_MAX_SKEW_MS early. A longer deadline gives long answers more text and
+# less margin.
+ANSWER_DEADLINE_DEFAULT_SECONDS = 25
+# What must remain after the deadline for the answer to reach API Gateway (the largest deadline allowed is
+# HTTP_API_TIMEOUT_SECONDS minus this), and what the function timeout must exceed the deadline by.
+ANSWER_AFTER_DEADLINE_MIN_SECONDS = 2
+# A model attempt (the first, or a retry after botocore's back-off) is started only when this much time
+# remains before the deadline: less would charge the prompt for a reply that could hardly hold a word
+# (a first token typically takes 0.3-2 s on Bedrock).
+DEADLINE_MIN_ATTEMPT_SECONDS = 2
+# The shortest deadline: one attempt's connect timeout plus the time an attempt needs.
+ANSWER_DEADLINE_MIN_SECONDS = BEDROCK_CONNECT_TIMEOUT_SECONDS + DEADLINE_MIN_ATTEMPT_SECONDS
+ANSWER_DEADLINE_MAX_SECONDS = HTTP_API_TIMEOUT_SECONDS - ANSWER_AFTER_DEADLINE_MIN_SECONDS
+
 # The largest `max_tokens` a request may ask for (the contract), and the largest default output cap.
 MAX_OUTPUT_TOKENS_LIMIT = 4096
 

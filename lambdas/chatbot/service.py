@@ -3,6 +3,11 @@
 Plain domain logic: the cache, the Bedrock client, the metric publisher, the meter and the clock come in
 as arguments, so every branch is testable without AWS.
 
+A live answer stopped at the request's deadline (chatbot.deadline) has no usage from Bedrock (its
+`metadata` event never came): it is charged, metered and published with the documented estimate
+(chatbot.tokens: input from the prompt, output from the text the caller got), flagged `estimated`, and
+never cached.
+
 Order: the caller's limits are resolved first (a malformed CALLER_LIMITS answers 500
 `configuration_error`); a cached answer is served even to a caller over its limits (it costs nothing);
 a live answer reserves its worst case before the model is called (429 `limit_exceeded` with
@@ -21,10 +26,12 @@ from aws_lambda_powertools import Logger
 from chatbot.arrival import LATENCY_FROM_HANDLER
 from chatbot.bedrock import LiveAnswer, ModelFailure, converse_request, stream_answer
 from chatbot.cache import CachedAnswer, CacheUnavailable, ResponseCache, cache_key
+from chatbot.deadline import NO_DEADLINE, Deadline
 from chatbot.metering import NO_METER, LimitRefused, LimitsConfigurationError, LimitsUnavailable, Meter, Tab
 from chatbot.platform_limits import HOLD_MARGIN_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS
 from chatbot.request import ChatError, ChatRequest
 from chatbot.settings import ModelPrice
+from chatbot.stop_reasons import is_truncated
 from chatbot.token_metrics import AnswerRecord
 from chatbot.tokens import Usage, estimated_cost, estimated_usage
 from shared.metric_catalogue import ANONYMOUS_CALLER
@@ -40,6 +47,7 @@ class ChatAnswer:
     usage: Usage
     latency_ms: float
     request_id: str
+    stop_reason: str
     limits: dict[str, Any] | None = None  # the caller's limits after this answer (None: it has none)
 
     def to_json(self) -> dict[str, Any]:
@@ -47,6 +55,10 @@ class ChatAnswer:
             "answer": self.answer,
             "model_id": self.model_id,
             "cached": self.cached,
+            "stop_reason": self.stop_reason,
+            # Cut short (max_tokens, the model's context window, the gateway's deadline): the same rule
+            # as TruncatedAnswers, so a caller can tell a whole answer from a part of one.
+            "truncated": is_truncated(self.stop_reason),
             "usage": {
                 "input_tokens": self.usage.input_tokens,
                 "output_tokens": self.usage.output_tokens,
@@ -130,13 +142,15 @@ def answer_chat(
     latency_from: str = LATENCY_FROM_HANDLER,
     caller: str = ANONYMOUS_CALLER,
     hold_seconds: float = LAMBDA_MAX_TIMEOUT_SECONDS + HOLD_MARGIN_SECONDS,
+    deadline: Deadline = NO_DEADLINE,
 ) -> ChatAnswer:
     """Serve from cache when allowed and present, else from the model; publish metrics either way.
 
     `started` is the monotonic clock reading the latencies count from (the request's arrival, else the
     handler's start: `latency_from` says which); `received_at_ms` is the metrics' timestamp. `caller`
     is the request's IAM principal; `hold_seconds` how long its reservation may stay unsettled before
-    it counts as leaked (the invocation's time left plus a margin).
+    it counts as leaked (the invocation's time left plus a margin); `deadline` when the model must have
+    answered (on `deps.clock`).
     """
 
     def record(cached: bool = False, usage: Usage | None = None, **fields: Any) -> AnswerRecord:
@@ -157,12 +171,13 @@ def answer_chat(
             answered = record(True, usage, stop_reason=hit.stop_reason, **_limit_fields(tab))
             deps.publish(answered)
             return ChatAnswer(
-                hit.answer, request.model_id, True, usage, answered.latency_ms, request_id, tab.block
-            )
+                hit.answer, request.model_id, True, usage, answered.latency_ms, request_id, hit.stop_reason,
+                tab.block,
+            )  # fmt: skip
 
     _reserve(deps, tab, request, record)
     try:
-        return _live(request, deps, started, request_id, key, tab, record)
+        return _live(request, deps, started, request_id, key, tab, record, deadline)
     except ChatError:
         raise  # a model failure: already settled (its hold released) and published
     except Exception:
@@ -178,11 +193,12 @@ def _live(
     key: str,
     tab: Tab,
     record: Callable[..., AnswerRecord],
+    deadline: Deadline,
 ) -> ChatAnswer:
     """Answer from the model (its reservation already held), settle the charge and publish."""
     call = converse_request(request.model_id, request.message, request.system, tab.max_tokens(request))
     try:
-        live = stream_answer(deps.bedrock(), call, started, deps.clock)
+        live = stream_answer(deps.bedrock(), call, started, deps.clock, deadline)
     except ModelFailure as failure:
         status, code = (429, "throttled") if failure.throttled else (502, "model_error")
         logger.warning("model call failed", extra={"error_code": failure.code, "status": status})
@@ -191,18 +207,22 @@ def _live(
         raise ChatError(status, code, f"{request.model_id}: {failure.code}: {failure.message}") from failure
 
     cache_error = request.use_cache and live.complete and _store(deps, key, request, live)
-    cost = estimated_cost(request.model_id, live.usage, deps.prices)
-    tab.settle(live.usage, cost)
+    # Stopped at the deadline: Bedrock reported nothing, so the documented estimate is charged (it counts
+    # the text the caller got; Bedrock may bill a few more output tokens generated before the close).
+    usage = live.usage or estimated_usage(request.message, request.system, live.text)
+    cost = estimated_cost(request.model_id, usage, deps.prices)
+    tab.settle(usage, cost)
     fields = _limit_fields(tab)
     if cache_error:
         fields["cache_error"] = True
     answered = record(
-        False, live.usage, ttft_ms=live.ttft_ms, cost_usd=cost, stop_reason=live.stop_reason, **fields
+        False, usage, ttft_ms=live.ttft_ms, cost_usd=cost, stop_reason=live.stop_reason, **fields
     )
     deps.publish(answered)
     return ChatAnswer(
-        live.text, request.model_id, False, live.usage, answered.latency_ms, request_id, tab.block
-    )
+        live.text, request.model_id, False, usage, answered.latency_ms, request_id, live.stop_reason,
+        tab.block,
+    )  # fmt: skip
 
 
 def _limit_fields(tab: Tab) -> dict[str, Any]:

@@ -9,7 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
-from chatbot.platform_limits import MAX_OUTPUT_TOKENS_LIMIT
+from chatbot.platform_limits import (
+    ANSWER_DEADLINE_DEFAULT_SECONDS,
+    ANSWER_DEADLINE_MAX_SECONDS,
+    ANSWER_DEADLINE_MIN_SECONDS,
+    MAX_OUTPUT_TOKENS_LIMIT,
+)
 from shared.env import bounded_int
 
 FAIL_OPEN = "open"
@@ -50,6 +55,9 @@ class ChatbotSettings:
     # The output a live answer may produce when the request sets no max_tokens: what a limited caller's
     # request reserves and the cap the model is called with, so the worst case really is the worst case.
     default_max_output_tokens: int = MAX_OUTPUT_TOKENS_LIMIT
+    # Seconds from a request's arrival until the gateway answers with what the model has written so far
+    # (contract: "Answers within the API's time"; chatbot.deadline).
+    answer_deadline_seconds: int = ANSWER_DEADLINE_DEFAULT_SECONDS
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -120,6 +128,13 @@ def settings_from_env(env: Mapping[str, str]) -> ChatbotSettings:
         limits_fail_mode=fail_mode,
         default_max_output_tokens=_int(
             env, "DEFAULT_MAX_OUTPUT_TOKENS", MAX_OUTPUT_TOKENS_LIMIT, 1, MAX_OUTPUT_TOKENS_LIMIT
+        ),
+        answer_deadline_seconds=_int(
+            env,
+            "ANSWER_DEADLINE_SECONDS",
+            ANSWER_DEADLINE_DEFAULT_SECONDS,
+            ANSWER_DEADLINE_MIN_SECONDS,
+            ANSWER_DEADLINE_MAX_SECONDS,
         ),
     )
 

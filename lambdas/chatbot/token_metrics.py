@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from chatbot.stop_reasons import is_filtered, is_truncated
 from chatbot.tokens import Usage
 from shared import metric_catalogue as mc
 
@@ -74,6 +75,9 @@ def publish_token_metrics(record: AnswerRecord) -> None:
                 _add(mc.CACHE_WRITE_INPUT_TOKENS, usage.cache_write_input_tokens)
             if record.cost_usd is not None:
                 _add(mc.ESTIMATED_COST, record.cost_usd)
+            # 0 or 1 on every live answer, so their Average is a rate that never goes missing-data.
+            _add(mc.TRUNCATED_ANSWERS, 1 if is_truncated(record.stop_reason) else 0)
+            _add(mc.FILTERED_ANSWERS, 1 if is_filtered(record.stop_reason) else 0)
     elif not record.refused:
         _add(mc.MODEL_ERRORS, 1)
     if record.cache_error:

@@ -7,6 +7,10 @@ frame whose CRC does not match its bytes. The real botocore client reaches it
 through `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, so the code under test parses real bytes.
 
 Behaviour is scripted per model (`script`), otherwise a deterministic answer derived from the prompt.
+A slow model is a delay before the response (`response_delay`), before the first token
+(`first_token_delay`), between chunks (`chunk_delay`) and a pause mid-answer (`stall` after
+`stall_after_chunks`); each call records how many text chunks it sent and whether the client closed the
+connection before the stream ended (`Call.disconnected`), so a test sees the gateway stop reading.
 """
 
 from __future__ import annotations
@@ -43,12 +47,19 @@ class Behavior:
     cache_write_input_tokens: int | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    response_delay: float = 0.0  # before the HTTP response starts (botocore waits on its read timeout)
+    stall_after_chunks: int | None = None  # after this many text chunks, the model goes quiet ...
+    stall: float = 0.0  # ... for this long (a stream that stops mid-answer)
+    retry_after_ms: int | None = None  # THROTTLE: an `x-amz-retry-after` header (botocore honours it)
 
 
 @dataclass
 class Call:
     model_id: str
     body: dict[str, Any]
+    chunks_sent: int = 0  # contentBlockDelta frames written
+    finished: bool = False  # the stream was written to its end
+    disconnected: bool = False  # the client closed the connection while the stream was being written
 
 
 @dataclass
@@ -93,19 +104,29 @@ class _Handler(BaseHTTPRequestHandler):
             return
         model_id = unquote(parts[2])
         body = json.loads(raw or b"{}")
-        behavior = self.server.next_behavior(model_id, body)
+        behavior, call = self.server.next_behavior(model_id, body)
+        if behavior.response_delay:
+            time.sleep(behavior.response_delay)
         if behavior.kind == THROTTLE:
-            self._error(429, "ThrottlingException", "Too many requests, please wait before trying again.")
+            headers = {"x-amz-retry-after": str(behavior.retry_after_ms)} if behavior.retry_after_ms else {}
+            message = "Too many requests, please wait before trying again."
+            self._error(429, "ThrottlingException", message, headers)
             return
         if behavior.kind == QUOTA:
             self._error(400, "ServiceQuotaExceededException", "Too many tokens, please wait.")
             return
-        self._stream(body, behavior)
+        try:
+            self._stream(body, behavior, call)
+        except (BrokenPipeError, ConnectionResetError):  # the client stopped reading and closed
+            call.disconnected = True
+            self.close_connection = True
 
-    def _error(self, status: int, code: str, message: str) -> None:
+    def _error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps({"message": message}).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("x-amzn-ErrorType", f"{code}:http://internal.amazon.com/coral/com.amazon.bedrock/")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -115,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
-    def _stream(self, body: dict[str, Any], behavior: Behavior) -> None:
+    def _stream(self, body: dict[str, Any], behavior: Behavior, call: Call) -> None:
         prompt = _prompt_of(body)
         text = behavior.text if behavior.text is not None else default_answer(prompt)
         max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens")
@@ -135,11 +156,14 @@ class _Handler(BaseHTTPRequestHandler):
         for index, piece in enumerate(pieces):
             if index and behavior.chunk_delay:
                 time.sleep(behavior.chunk_delay)
+            if index == behavior.stall_after_chunks:
+                time.sleep(behavior.stall)
             delta = {"contentBlockIndex": 0, "delta": {"text": piece}, "p": "abcdefgh"}
             frame = eventstream.event("contentBlockDelta", delta)
             if behavior.kind == CORRUPT and index == len(pieces) // 2:
                 frame = eventstream.with_bad_crc(frame)
             self._chunk(frame)
+            call.chunks_sent += 1
             if behavior.kind == STREAM_ERROR and index == len(pieces) // 2:
                 error = {
                     "message": "The model stream failed.",
@@ -174,19 +198,22 @@ class _Handler(BaseHTTPRequestHandler):
             eventstream.event("metadata", {"metrics": {"latencyMs": latency}, "p": "a", "usage": usage})
         )
         self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        call.finished = True
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     state: _State
 
-    def next_behavior(self, model_id: str, body: dict[str, Any]) -> Behavior:
+    def next_behavior(self, model_id: str, body: dict[str, Any]) -> tuple[Behavior, Call]:
         with self.state.lock:
-            self.state.calls.append(Call(model_id, body))
+            call = Call(model_id, body)
+            self.state.calls.append(call)
             queue = self.state.scripts.get(model_id)
             if queue:
-                return queue.popleft()
-            return self.state.defaults.get(model_id) or Behavior()
+                return queue.popleft(), call
+            return self.state.defaults.get(model_id) or Behavior(), call
 
 
 class FakeBedrock:

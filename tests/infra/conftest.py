@@ -33,6 +33,8 @@ CUSTOM_CONTEXT: dict[str, Any] = {
         "token_anomaly_std_devs": 2,
         "cost_anomaly_std_devs": 4.5,
         "caller_limit_usage_percent": 90,
+        # The optional alarm on, at a rate of its own (the default stack has none).
+        "filtered_answer_alarm": {"enabled": True, "rate_percent": 2.5},
     },
     # One caller's own hour cap over the default day caps (which it keeps), and metering that fails closed.
     "chatbot": {

@@ -105,6 +105,7 @@ def test_given_default_config_when_synthesized_then_chatbot_environment_matches_
         "USAGE_TABLE_NAME",
         "CALLER_LIMITS",
         "LIMITS_FAIL_MODE",
+        "ANSWER_DEADLINE_SECONDS",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
         "POWERTOOLS_TRACER_CAPTURE_RESPONSE",

@@ -95,6 +95,7 @@ from shared.metric_catalogue.token_usage import (
     CALLER_LIMIT_USAGE,
     CALLER_METRICS,
     ESTIMATED_COST,
+    FILTERED_ANSWERS,
     INPUT_TOKENS,
     LIMIT_CHECK_ERRORS,
     LIMIT_REJECTIONS,
@@ -105,6 +106,7 @@ from shared.metric_catalogue.token_usage import (
     TIME_TO_FIRST_TOKEN,
     TOKEN_USAGE_METRICS,
     TOTAL_TOKENS,
+    TRUNCATED_ANSWERS,
 )
 from shared.metric_catalogue.vendors import (
     COLLECTOR_ERRORS,
@@ -179,6 +181,7 @@ __all__ = [
     "DYNAMODB_SYSTEM_ERRORS",
     "DYNAMODB_WRITE_THROTTLE_EVENTS",
     "ESTIMATED_COST",
+    "FILTERED_ANSWERS",
     "FLASHBACK_API_CALLS",
     "FLASHBACK_BLOCKS",
     "FLASHBACK_FIELDS",
@@ -242,6 +245,7 @@ __all__ = [
     "TIME_TO_FIRST_TOKEN",
     "TOKEN_USAGE_METRICS",
     "TOTAL_TOKENS",
+    "TRUNCATED_ANSWERS",
     "MetricDef",
     "PerfField",
     "Unit",

@@ -71,6 +71,24 @@ CACHE_ERRORS = _token(
     "1 per request whose response-cache read or write failed (the answer still came from the model)",
 )
 
+# --- AIGateway/TokenUsage: how live answers ended (contract: "Bedrock's own view beside ours") ------
+# 0 or 1 on every live answer (never on a cached one, a failure or a refusal), so Average x 100 is the
+# rate and a model with answers never reads as missing data. Which stop reasons count: chatbot.stop_reasons.
+TRUNCATED_ANSWERS = _token(
+    "TruncatedAnswers",
+    Unit.COUNT,
+    "1 per live answer cut short (stop reason max_tokens, model_context_window_exceeded, or the "
+    "gateway's own deadline), 0 per other live answer: Average = truncated rate",
+    'gen_ai.response.finish_reasons ("length")',
+)
+FILTERED_ANSWERS = _token(
+    "FilteredAnswers",
+    Unit.COUNT,
+    "1 per live answer stopped by a guardrail or content filter (stop reason guardrail_intervened or "
+    "content_filtered), 0 per other live answer: Average = filtered rate",
+    'gen_ai.response.finish_reasons ("content_filter")',
+)
+
 TOKEN_USAGE_METRICS: tuple[MetricDef, ...] = (
     INPUT_TOKENS,
     OUTPUT_TOKENS,
@@ -83,6 +101,8 @@ TOKEN_USAGE_METRICS: tuple[MetricDef, ...] = (
     ESTIMATED_COST,
     MODEL_ERRORS,
     CACHE_ERRORS,
+    TRUNCATED_ANSWERS,
+    FILTERED_ANSWERS,
 )
 
 

@@ -92,7 +92,8 @@ class ChatHarness:
         body = json.loads(response["body"])
         assert isinstance(body, dict)
         if response["statusCode"] == 200:
-            assert set(body) == {"answer", "model_id", "cached", "usage", "latency_ms", "request_id"}
+            assert set(body) == {"answer", "model_id", "cached", "stop_reason", "truncated", "usage",
+                                 "latency_ms", "request_id"}  # fmt: skip
         else:
             assert set(body) == {"error", "message"} and isinstance(body["message"], str) and body["message"]
             assert body["error"] != "internal_error", f"an unexpected exception was answered: {body}"

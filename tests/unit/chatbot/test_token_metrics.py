@@ -41,6 +41,7 @@ def test_given_live_answer_when_published_then_every_live_metric_with_contract_u
     expected = [
         *(mc.INPUT_TOKENS, mc.OUTPUT_TOKENS, mc.TOTAL_TOKENS, mc.CACHED_RESPONSES, mc.RESPONSE_LATENCY),
         *(mc.TIME_TO_FIRST_TOKEN, mc.CACHE_READ_INPUT_TOKENS, mc.CACHE_WRITE_INPUT_TOKENS, mc.ESTIMATED_COST),
+        *(mc.TRUNCATED_ANSWERS, mc.FILTERED_ANSWERS),
     ]
     assert units == {m.name: m.unit.value for m in expected}
     assert (doc["InputTokens"], doc["OutputTokens"], doc["TotalTokens"]) == ([120.0], [30.0], [150.0])

@@ -31,7 +31,7 @@ from chatbot.metering import NO_METER, LimitRefused, LimitsConfigurationError, L
 from chatbot.platform_limits import HOLD_MARGIN_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS
 from chatbot.request import ChatError, ChatRequest
 from chatbot.settings import ModelPrice
-from chatbot.stop_reasons import is_truncated
+from chatbot.stop_reasons import cut_at_deadline
 from chatbot.token_metrics import AnswerRecord
 from chatbot.tokens import Usage, estimated_cost, estimated_usage
 from shared.metric_catalogue import ANONYMOUS_CALLER
@@ -58,7 +58,7 @@ class ChatAnswer:
             "stop_reason": self.stop_reason,
             # Cut short (max_tokens, the model's context window, the gateway's deadline): the same rule
             # as TruncatedAnswers, so a caller can tell a whole answer from a part of one.
-            "truncated": is_truncated(self.stop_reason),
+            "truncated": cut_at_deadline(self.stop_reason),
             "usage": {
                 "input_tokens": self.usage.input_tokens,
                 "output_tokens": self.usage.output_tokens,

@@ -23,8 +23,15 @@ def is_complete(stop_reason: str | None) -> bool:
 
 
 def is_truncated(stop_reason: str | None) -> bool:
-    """TruncatedAnswers = 1 and the answer's `"truncated": true`."""
+    """TruncatedAnswers = 1: cut short for any reason."""
     return stop_reason in TRUNCATING
+
+
+def cut_at_deadline(stop_reason: str | None) -> bool:
+    """The answer's `"truncated"` (the contract, "Answers within the API's time"): true only when the gateway
+    stopped reading at its deadline; an answer that finished in time carries false, whatever its stop reason
+    (`max_tokens` included: `stop_reason` says so)."""
+    return stop_reason == DEADLINE
 
 
 def is_filtered(stop_reason: str | None) -> bool:

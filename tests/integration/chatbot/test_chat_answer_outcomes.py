@@ -56,7 +56,7 @@ def test_given_each_bedrock_stop_reason_when_chatting_then_the_answer_and_its_on
     status, body = _call({"message": f"how does {stop_reason} end?"})
 
     assert status == 200
-    assert (body["stop_reason"], body["truncated"]) == (stop_reason, bool(truncated))
+    assert (body["stop_reason"], body["truncated"]) == (stop_reason, False)  # finished before the deadline
     (doc,) = _emf(capsys)
     assert (doc["TruncatedAnswers"], doc["FilteredAnswers"]) == ([truncated], [filtered])
     assert doc["StopReason"] == stop_reason
@@ -69,7 +69,7 @@ def test_given_an_answer_cut_by_max_tokens_when_chatting_then_truncated_counted_
     status, body = _call({"message": "a long essay please", "max_tokens": 5})
 
     assert status == 200
-    assert (body["truncated"], body["stop_reason"]) == (True, "max_tokens")
+    assert (body["truncated"], body["stop_reason"]) == (False, "max_tokens")  # cut by the cap, in time
     (doc,) = _emf(capsys)
     assert (doc["TruncatedAnswers"], doc["FilteredAnswers"]) == ([1], [0])
     assert _cache_items(cache_table) == []

@@ -1,0 +1,42 @@
+"""Property-based: the collectors' environment and the report's options, fuzzed. A broken setting gives a
+clear error naming it, never a traceback, and (collectors) nothing published, no checkpoint written, no
+vendor called. Targets: `properties/collector_config.py`, `properties/report_config.py` (shared with
+`make reliability`, which runs more examples)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from tests.reliability.lab import Lab
+from tests.reliability.properties.collector_config import (
+    ConfigHarness,
+    collector_config_properties,
+    config_harness,
+)
+from tests.reliability.properties.core import Property
+
+EXAMPLES = 60  # each example is a real invocation on moto: make reliability runs more
+COLLECTORS = {p.component: p for p in collector_config_properties()}
+
+
+@pytest.fixture(scope="module")
+def harness(lab: Lab) -> Iterator[ConfigHarness]:
+    with config_harness(lab) as installed:
+        yield installed
+
+
+@pytest.mark.parametrize("name", list(COLLECTORS))
+def test_given_any_collector_environment_when_a_run_starts_then_it_runs_or_fails_naming_the_setting(
+    harness: ConfigHarness, name: str
+) -> None:
+    prop: Property = COLLECTORS[name]
+
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(prop.strategy)
+    def check(example: object) -> None:
+        prop.check(example)
+
+    check()

@@ -17,6 +17,7 @@ from tests.reliability.properties.collector_config import (
     config_harness,
 )
 from tests.reliability.properties.core import Property
+from tests.reliability.properties.report_config import report_harness, report_property
 
 EXAMPLES = 60  # each example is a real invocation on moto: make reliability runs more
 COLLECTORS = {p.component: p for p in collector_config_properties()}
@@ -40,3 +41,17 @@ def test_given_any_collector_environment_when_a_run_starts_then_it_runs_or_fails
         prop.check(example)
 
     check()
+
+
+def test_given_any_report_command_line_then_a_report_a_usage_error_naming_the_option_or_a_clear_failure(
+    lab: Lab,
+) -> None:
+    prop = report_property()
+
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(prop.strategy)
+    def check(example: object) -> None:
+        prop.check(example)
+
+    with report_harness(lab):
+        check()

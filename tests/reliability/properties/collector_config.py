@@ -160,6 +160,7 @@ def collector_config_properties() -> list[Property]:
             "every environment variable, fuzzed",
             changes(source),
             functools.partial(check_collector_env, source),
+            max_examples=300,
         )
         for source in SOURCES
     ]

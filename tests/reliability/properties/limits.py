@@ -219,4 +219,10 @@ def check_limits(sequence: list[dict[str, Any]]) -> str:
 
 
 def limits_property() -> Property:
-    return Property("chatbot", "callers' limits: answers, failures, cache hits", limit_steps(), check_limits)
+    return Property(
+        "chatbot",
+        "callers' limits: answers, failures, cache hits",
+        limit_steps(),
+        check_limits,
+        max_examples=100,
+    )

@@ -164,4 +164,10 @@ def check_report_arguments(drawn: list[Argument]) -> str:
 
 
 def report_property() -> Property:
-    return Property("report settings", "command-line options, fuzzed", arguments(), check_report_arguments)
+    return Property(
+        "report settings",
+        "command-line options, fuzzed",
+        arguments(),
+        check_report_arguments,
+        max_examples=300,
+    )

@@ -23,7 +23,7 @@ EXAMPLES = 60  # each example is a real invocation on moto: make reliability run
 COLLECTORS = {p.component: p for p in collector_config_properties()}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def harness(lab: Lab) -> Iterator[ConfigHarness]:
     with config_harness(lab) as installed:
         yield installed

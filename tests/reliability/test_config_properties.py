@@ -5,22 +5,40 @@ vendor called. Targets: `properties/collector_config.py`, `properties/report_con
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from offline.environment import LAMBDAS
 from tests.reliability.lab import Lab
 from tests.reliability.properties.collector_config import (
     ConfigHarness,
     collector_config_properties,
     config_harness,
 )
+from tests.reliability.properties.collector_env import COMMON, VENDOR
 from tests.reliability.properties.core import Property
 from tests.reliability.properties.report_config import report_harness, report_property
 
 EXAMPLES = 60  # each example is a real invocation on moto: make reliability runs more
 COLLECTORS = {p.component: p for p in collector_config_properties()}
+
+
+def test_given_the_collectors_code_then_the_oracle_lists_every_variable_it_reads() -> None:
+    """A variable added to a collector without a rule here would never be fuzzed."""
+    variable = re.compile(r"(LAUNCHDARKLY|PERF|FLASHBACK|COLLECTOR|CHECKPOINT|POWERTOOLS)_[A-Z0-9_]+")
+    sources = [*(LAMBDAS / "collectors").rglob("*.py"), LAMBDAS / "shared" / "env.py"]
+    read = {
+        node.value
+        for path in sources
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and variable.fullmatch(node.value)
+    }
+    listed = {s.name for s in COMMON} | {s.name for settings in VENDOR.values() for s in settings}
+    assert read == listed
 
 
 @pytest.fixture

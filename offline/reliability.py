@@ -1,17 +1,21 @@
-"""`make reliability`: run every property and every fault scenario, print what they measured.
+"""`make reliability`: run every property, fault scenario and load, print what they measured.
 
 Starts moto's server, the loopback Bedrock and the three vendor fakes on 127.0.0.1 (like `make demo`),
-then runs exactly what `tests/reliability` runs:
+then runs exactly what `tests/reliability` runs, source by source (`offline/reliability_rows.py`, where a
+new row is added):
 
-- the property targets of `tests/reliability/properties/` (1000 generated inputs each): chat events,
-  bodies and model/cache behaviours; LaunchDarkly, Perf and Flashback payloads through each collector's
-  parsing and the CloudWatch writer's validation;
+- the property targets of `tests/reliability/properties/` (1000 generated inputs each unless a property
+  caps it for its cost): chat events, bodies and model/cache behaviours, callers' limits on moto;
+  LaunchDarkly, Perf and Flashback payloads through each collector's parsing and the CloudWatch writer's
+  validation; every environment variable of the collectors and every option of the report;
 - the fault matrix of `tests/reliability/scenarios/`: vendor faults, PutMetricData and DynamoDB
   faults, runs at once, redelivered events, killed runs, cache and Bedrock failures, each read back from
-  CloudWatch and compared with the fakes' ground truth.
+  CloudWatch and compared with the fakes' ground truth;
+- the chatbot under load (`tests/reliability/load/`): 200 requests of four callers from 200 containers at
+  once, against bare converse_stream calls on the same fake.
 
 Nothing in the table is typed in: every number is counted while the scenarios run. The exit status is 1
-when anything crashed, was lost, was counted twice beyond the documented bound or failed a check.
+when anything crashed, was lost, was counted twice beyond the documented bound or broke a rule or check.
 Usage: `python -m offline.reliability [--examples N] [--only SUBSTRING]`.
 """
 
@@ -20,15 +24,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lambdas"))
 sys.path.insert(0, str(ROOT))
 
-COMPONENTS = ("chatbot", "launchdarkly", "perf", "flashback", "cloudwatch writer", "checkpoints")
+TOTALS = ("inputs", "faults", "crashes", "lost", "double", "bounded", "broken")
 
 
 @dataclass
@@ -39,104 +43,49 @@ class Row:
     lost: int = 0
     double: int = 0  # beyond the documented bound
     bounded: int = 0  # repeats the documented bound allows (a run killed between publish and commit)
-    checks: int = 0
-    cases: list[str] = field(default_factory=list)
+    broken: int = 0  # rules or checks that failed
+
+    def add(self, entry: Any) -> None:
+        for name in TOTALS:
+            setattr(self, name, getattr(self, name) + getattr(entry, name))
 
 
-def _progress(text: str) -> None:
-    print(text, file=sys.__stderr__, flush=True)
-
-
-def run(examples: int, only: str) -> tuple[dict[str, Row], list[str], float]:
+def run(examples: int, only: str) -> tuple[dict[str, Row], list[str], list[str], float]:
+    """Every source of `offline.reliability_rows.ROWS`: the rows, the detail lines, the figures."""
     from tests.reliability.lab import prepare_process
 
     prepare_process()
+    from offline.reliability_rows import ROWS, Context
     from tests.reliability.lab import Lab, captured_output
-    from tests.reliability.properties import chat_harness, chat_properties, collector_properties, run_property
-    from tests.reliability.scenarios import SCENARIOS
 
-    rows: dict[str, Row] = defaultdict(Row)
+    rows: dict[str, Row] = {}
     details: list[str] = []
+    figures: list[str] = []
     started = time.monotonic()
-    with captured_output():  # the product's own log lines and EMF would drown the table
-        with chat_harness():
-            props = chat_properties()
-        for prop in [*props, *collector_properties()]:
-            if only and only not in f"{prop.component} {prop.name}":
-                continue
-            _progress(f"property  {prop.component}: {prop.name}")
-            if prop.component == "chatbot":
-                with chat_harness():
-                    result = run_property(prop, examples)
-            else:
-                result = run_property(prop, examples)
-            row = rows[prop.component]
-            row.inputs += result.inputs
-            row.crashes += result.crashes
-            row.checks += result.broken
-            labels = ", ".join(f"{k} {v}" for k, v in sorted((result.labels or {}).items()))
-            details.append(
-                f"  property  {prop.component:12} {prop.name:42} inputs {result.inputs:5}  crashes "
-                f"{result.crashes}  broken rules {result.broken}  ({labels})"
-            )
-            if result.first_failure:
-                details.append(f"            first failure: {result.first_failure}")
-        with Lab.start() as lab:
-            for name, scenario in SCENARIOS.items():
-                if only and only not in name:
-                    continue
-                _progress(f"scenario  {name}")
-                outcome = scenario(lab)
-                row = rows[outcome.component]
-                row.inputs += outcome.inputs
-                row.faults += outcome.faults
-                row.crashes += outcome.crashes
-                row.lost += outcome.lost
-                row.double += max(0, outcome.double - outcome.bound)
-                row.bounded += min(outcome.double, outcome.bound)
-                row.checks += len(outcome.checks)
-                bound = f" (bound {outcome.bound})" if outcome.bound else ""
-                verdict = "ok" if outcome.ok else "FAILED"
-                details.append(
-                    f"  {verdict:6}    {outcome.component:17} {outcome.name:52}"
-                    f" runs/requests {outcome.inputs:2}"
-                    f"  lost {outcome.lost}  double {outcome.double}{bound}"
-                )
-                details.extend(f"            check failed: {check}" for check in outcome.checks)
-    return rows, details, time.monotonic() - started
+    with captured_output(), Lab.start() as lab:  # the product's own log lines and EMF would drown the table
+        context = Context(lab, examples, only)
+        for source in ROWS:
+            for entry in source(context):
+                rows.setdefault(entry.component, Row()).add(entry)
+                details.append(entry.detail)
+                figures.extend(entry.figures)
+    return rows, details, figures, time.monotonic() - started
 
 
 def table(rows: dict[str, Row]) -> list[str]:
+    """The known rows first (`KNOWN_ROWS`, shown even when empty), then any other in the order first seen."""
+    from offline.reliability_rows import KNOWN_ROWS
+
     header = ("component", "inputs tried", "faults injected", "crashes", "lost", "double-counted",
-              "bounded repeats")  # fmt: skip
-    lines = [header]
+              "bounded repeats", "broken rules")  # fmt: skip
+    order = [*KNOWN_ROWS, *(name for name in rows if name not in KNOWN_ROWS)]
     totals = Row()
-    for component in COMPONENTS:
+    lines: list[tuple[str, ...]] = [header]
+    for component in order:
         row = rows.get(component, Row())
-        lines.append(
-            (
-                component,
-                str(row.inputs),
-                str(row.faults),
-                str(row.crashes),
-                str(row.lost),
-                str(row.double),
-                str(row.bounded),
-            )
-        )
-        for name in ("inputs", "faults", "crashes", "lost", "double", "bounded", "checks"):
-            setattr(totals, name, getattr(totals, name) + getattr(row, name))
-    lines.append(
-        (
-            "total",
-            str(totals.inputs),
-            str(totals.faults),
-            str(totals.crashes),
-            str(totals.lost),
-            str(totals.double),
-            str(totals.bounded),
-        )
-    )
+        lines.append((component, *(str(getattr(row, name)) for name in TOTALS)))
+        totals.add(row)
+    lines.append(("total", *(str(getattr(totals, name)) for name in TOTALS)))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for index, line in enumerate(lines):
@@ -157,21 +106,24 @@ def table(rows: dict[str, Row]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=1000, help="generated inputs per property (1000)")
-    parser.add_argument("--only", default="", help="run only the properties/scenarios whose name has this")
+    parser.add_argument("--only", default="", help="run only the rows' entries whose name has this")
     args = parser.parse_args(argv)
 
-    rows, details, seconds = run(args.examples, args.only)
-    print("Reliability: every property and fault scenario of tests/reliability, measured now")
+    rows, details, figures, seconds = run(args.examples, args.only)
+    print("Reliability: every property, fault scenario and load of tests/reliability, measured now")
     print()
     print("\n".join(table(rows)))
     print()
     print("Bounded repeats: the documented at-least-once window (collectors/common/checkpoints.py): a run")
     print("killed, or whose checkpoint commit failed, after CloudWatch accepted its batch; after the lease")
     print("the next run republishes that batch, once. Each case checks the repeats equal that batch.")
+    if figures:
+        print()
+        print("\n".join(figures))
     print()
     print("Detail:")
     print("\n".join(details))
-    failed = sum(r.crashes + r.lost + r.double + r.checks for r in rows.values())
+    failed = sum(r.crashes + r.lost + r.double + r.broken for r in rows.values())
     print()
     print(f"{'FAILED' if failed else 'OK'}: {sum(r.inputs for r in rows.values())} inputs, "
           f"{sum(r.faults for r in rows.values())} faults in {seconds:.0f} s")  # fmt: skip

@@ -16,9 +16,12 @@ from offline.environment import ensure_paths
 
 def main(argv: list[str] | None = None) -> int:
     ensure_paths()  # `python -m` puts the repository root on the path, not lambdas/ (the catalogue)
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from offline.emf import parse_emf_lines
     from offline.local_contributor_insights import LocalContributorInsights
     from tools.report import arguments, cloudwatch_client, print_report
+    from tools.report_options import unreadable
 
     parser = arguments()
     parser.add_argument(
@@ -28,9 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         help="derive the top callers from this file's EMF lines (moto has no GetInsightRuleReport)",
     )
     args = parser.parse_args(argv)
-    cloudwatch = cloudwatch_client(args)
-    insights = LocalContributorInsights(cloudwatch, parse_emf_lines(args.local_emf.read_text()))
-    return print_report(args, cloudwatch, insights)
+    try:
+        cloudwatch = cloudwatch_client(args)
+        insights = LocalContributorInsights(cloudwatch, parse_emf_lines(args.local_emf.read_text()))
+        return print_report(args, cloudwatch, insights)
+    except (BotoCoreError, ClientError) as exc:
+        return unreadable(args, exc)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambdas"))
 
 from shared import metric_catalogue as mc
 from tools.metric_reader import MetricReader, Query, SeriesKey, window
+from tools.report_options import arguments as arguments  # offline.report adds its own options to them
+from tools.report_options import cloudwatch_client as cloudwatch_client
+from tools.report_options import unreadable
 from tools.top_callers import DEFAULT_STACK, TopCallers, top_caller_lines, top_callers
 
 Row = dict[str, Any]
@@ -287,23 +290,6 @@ def format_report(report: Report) -> str:
     return "\n".join(out)
 
 
-def arguments() -> argparse.ArgumentParser:
-    """The command's options (`offline.report` adds its local ones)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--region", help="AWS region (default: the SDK's)")
-    parser.add_argument("--hours", type=float, default=24.0, help="time range, ending now (default 24)")
-    parser.add_argument("--latest-hours", type=float, default=72.0, help="look-back for latest Perf levels")
-    parser.add_argument("--endpoint-url", help="a CloudWatch endpoint, e.g. a local moto server")
-    parser.add_argument("--stack-name", default=DEFAULT_STACK, help="whose top-callers rules to read")
-    return parser
-
-
-def cloudwatch_client(args: argparse.Namespace) -> Any:
-    import boto3
-
-    return boto3.client("cloudwatch", region_name=args.region, endpoint_url=args.endpoint_url)
-
-
 def print_report(args: argparse.Namespace, cloudwatch: Any, insights: Any = None) -> int:
     """Build and print the report the options ask for (`insights`: a GetInsightRuleReport stand-in)."""
     report = build_report(
@@ -318,8 +304,13 @@ def print_report(args: argparse.Namespace, cloudwatch: Any, insights: Any = None
 
 
 def main(argv: list[str] | None = None) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     args = arguments().parse_args(argv)
-    return print_report(args, cloudwatch_client(args))
+    try:
+        return print_report(args, cloudwatch_client(args))
+    except (BotoCoreError, ClientError) as exc:
+        return unreadable(args, exc)
 
 
 if __name__ == "__main__":

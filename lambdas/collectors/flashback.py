@@ -58,8 +58,9 @@ from collectors.common.checkpoint_items import (
 from collectors.common.checkpoints import Checkpoint, CheckpointStore
 from collectors.common.cloudwatch_writer import Datapoint
 from collectors.common.http import HttpClient, MalformedResponse
-from collectors.common.runner import Run, SeriesOutput, Unit, csv
+from collectors.common.runner import Run, SeriesOutput, Unit
 from shared import metric_catalogue as mc
+from shared.env import base_url, keys
 
 DEFAULT_BASE_URL = "https://backend.flashback.tech"
 STATS_PATH = "/ai/llm/stats"
@@ -79,8 +80,8 @@ class FlashbackSettings:
         env = os.environ if env is None else env
         return cls(
             key_secret_arn=env.get("FLASHBACK_API_KEY_SECRET_ARN", "").strip(),
-            base_url=env.get("FLASHBACK_API_BASE_URL", "").strip() or DEFAULT_BASE_URL,
-            ai_llm_ids=csv(env.get("FLASHBACK_AI_LLM_IDS")),
+            base_url=base_url(env, "FLASHBACK_API_BASE_URL", DEFAULT_BASE_URL),
+            ai_llm_ids=keys(env, "FLASHBACK_AI_LLM_IDS"),
         )
 
 

@@ -39,6 +39,8 @@ from collectors.common.http import HttpClient, MalformedResponse, VendorHTTPErro
 from collectors.common.runner import OutOfTime, Run, SeriesOutput, Unit, csv, env_int
 from collectors.launchdarkly_listing import ai_config_keys
 from shared import metric_catalogue as mc
+from shared.env import base_url, keys
+from shared.env import key as one_key
 
 DEFAULT_BASE_URL = "https://app.launchdarkly.com"
 ALIGN_MS = 300_000  # windows end on 5-minute boundaries
@@ -83,19 +85,20 @@ class LaunchDarklySettings:
             raise ConfigurationError(
                 f"LAUNCHDARKLY_USAGE_SERIES has unknown paths {unknown}; known: {sorted(mc.LD_USAGE_SERIES)}"
             )
-        configs = csv(env.get("LAUNCHDARKLY_AI_CONFIG_KEYS"))
-        project = env.get("LAUNCHDARKLY_PROJECT_KEY", "").strip()
+        configs = keys(env, "LAUNCHDARKLY_AI_CONFIG_KEYS", ConfigurationError)
+        project = one_key(env, "LAUNCHDARKLY_PROJECT_KEY", ConfigurationError)
         if configs and not project:
             raise ConfigurationError("LAUNCHDARKLY_PROJECT_KEY is required with LAUNCHDARKLY_AI_CONFIG_KEYS")
+        environments = keys(env, "LAUNCHDARKLY_ENVIRONMENT_KEYS", ConfigurationError)
         window_s = env_int("LAUNCHDARKLY_WINDOW_SECONDS", 3600, 300, 86400, env)
         if window_s % 300:
             raise ConfigurationError("LAUNCHDARKLY_WINDOW_SECONDS must be a multiple of 300")
         return cls(
             token_secret_arn=env.get("LAUNCHDARKLY_API_TOKEN_SECRET_ARN", "").strip(),
             project_key=project,
-            environment_keys=csv(env.get("LAUNCHDARKLY_ENVIRONMENT_KEYS")) or ("production",),
+            environment_keys=environments or ("production",),
             ai_config_keys=configs,
-            base_url=env.get("LAUNCHDARKLY_API_BASE_URL", "").strip() or DEFAULT_BASE_URL,
+            base_url=base_url(env, "LAUNCHDARKLY_API_BASE_URL", DEFAULT_BASE_URL, ConfigurationError),
             time_unit=unit,
             usage_series=series,
             ingestion_lag_ms=env_int("LAUNCHDARKLY_INGESTION_LAG_SECONDS", 900, 0, 86400, env) * 1000,

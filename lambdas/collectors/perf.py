@@ -31,6 +31,7 @@ from collectors.common.cloudwatch_writer import MAX_AGE_MS, Datapoint
 from collectors.common.http import HttpClient, MalformedResponse
 from collectors.common.runner import Run, SeriesOutput, Unit, env_int
 from shared import metric_catalogue as mc
+from shared.env import base_url
 
 DEFAULT_BASE_URL = "https://api.withperf.pro"
 DAY_MS = 86_400_000
@@ -55,7 +56,7 @@ class PerfSettings:
         env = os.environ if env is None else env
         return cls(
             key_secret_arn=env.get("PERF_API_KEY_SECRET_ARN", "").strip(),
-            base_url=env.get("PERF_API_BASE_URL", "").strip() or DEFAULT_BASE_URL,
+            base_url=base_url(env, "PERF_API_BASE_URL", DEFAULT_BASE_URL),
             overview_days=env_int("PERF_OVERVIEW_DAYS", 7, 1, 90, env),
             customer_days=env_int("PERF_CUSTOMER_DAYS", 30, 1, 90, env),
             performance_days=env_int("PERF_PERFORMANCE_DAYS", 7, 1, 90, env),

@@ -14,9 +14,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from collectors import perf
 from collectors.common.runner import run_collector
+from shared.env import logger_level
 from shared.metric_catalogue import SOURCE_PERF
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "perf-collector")
+# A broken POWERTOOLS_LOG_LEVEL must not fail the import: the run reports it (collectors.common.runner).
+logger = Logger(
+    service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "perf-collector",
+    level=logger_level(os.environ),
+)
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -6,7 +6,9 @@ ThrottlingException (or ServiceQuotaExceededException), a mid-stream `modelStrea
 frame whose CRC does not match its bytes. The real botocore client reaches it
 through `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, so the code under test parses real bytes.
 
-Behaviour is scripted per model (`script`), otherwise a deterministic answer derived from the prompt.
+Behaviour is scripted per model (`script`), chosen by a marker in the prompt (`when`: the load test gives
+each request its fault up front, whatever order the requests arrive in), otherwise a deterministic answer
+derived from the prompt.
 A slow model is a delay before the response (`response_delay`), before the first token
 (`first_token_delay`), between chunks (`chunk_delay`) and a pause mid-answer (`stall` after
 `stall_after_chunks`); each call records how many text chunks it sent and whether the client closed the
@@ -66,6 +68,7 @@ class Call:
 class _State:
     scripts: dict[str, deque[Behavior]] = field(default_factory=lambda: defaultdict(deque))
     defaults: dict[str, Behavior] = field(default_factory=dict)
+    markers: dict[str, Behavior] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -204,6 +207,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst of new connections (the client then
+    # waits a second to resend): Bedrock's endpoint accepts hundreds of connections at once.
+    request_queue_size = 1024
     state: _State
 
     def next_behavior(self, model_id: str, body: dict[str, Any]) -> tuple[Behavior, Call]:
@@ -213,6 +219,11 @@ class _Server(ThreadingHTTPServer):
             queue = self.state.scripts.get(model_id)
             if queue:
                 return queue.popleft(), call
+            if self.state.markers:
+                prompt = _prompt_of(body)
+                for marker, behavior in self.state.markers.items():
+                    if marker in prompt:
+                        return behavior, call
             return self.state.defaults.get(model_id) or Behavior(), call
 
 
@@ -242,8 +253,14 @@ class FakeBedrock:
         with self._server.state.lock:
             self._server.state.defaults[model_id] = behavior
 
+    def when(self, marker: str, behavior: Behavior) -> None:
+        """Requests whose prompt contains `marker` get `behavior` (after any scripted ones)."""
+        with self._server.state.lock:
+            self._server.state.markers[marker] = behavior
+
     def reset(self) -> None:
         with self._server.state.lock:
+            self._server.state.markers.clear()
             self._server.state.scripts.clear()
             self._server.state.defaults.clear()
             self._server.state.calls.clear()

@@ -32,6 +32,8 @@ from typing import Any
 
 from urllib3.util.retry import Retry
 
+from shared.env import bounded_int, bounded_number
+
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 LD_ROUTE_REMAINING = "X-Ratelimit-Route-Remaining"
 LD_GLOBAL_REMAINING = "X-Ratelimit-Global-Remaining"
@@ -55,28 +57,21 @@ class HttpSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> HttpSettings:
         env = os.environ if env is None else env
-
-        def number(name: str, default: float, low: float, high: float) -> float:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ValueError(f"{name} must be a number, got {raw!r}") from None
-            if not low <= value <= high:
-                raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-            return value
-
         d = cls()  # the defaults (a slots dataclass has no class-level default values to read)
         return cls(
-            connect_timeout=number("COLLECTOR_HTTP_CONNECT_TIMEOUT_SECONDS", d.connect_timeout, 0.01, 30),
-            read_timeout=number("COLLECTOR_HTTP_READ_TIMEOUT_SECONDS", d.read_timeout, 0.01, 120),
-            max_attempts=int(number("COLLECTOR_HTTP_MAX_ATTEMPTS", d.max_attempts, 1, 10)),
-            backoff_factor=number("COLLECTOR_HTTP_BACKOFF_SECONDS", d.backoff_factor, 0, 30),
-            backoff_max=number("COLLECTOR_HTTP_BACKOFF_MAX_SECONDS", d.backoff_max, 0, 60),
-            retry_after_max=number("COLLECTOR_HTTP_RETRY_AFTER_MAX_SECONDS", d.retry_after_max, 0, 120),
-            rate_limit_wait_max=number(RATE_LIMIT_WAIT_ENV, d.rate_limit_wait_max, 0, 120),
+            connect_timeout=bounded_number(
+                env, "COLLECTOR_HTTP_CONNECT_TIMEOUT_SECONDS", d.connect_timeout, 0.01, 30
+            ),
+            read_timeout=bounded_number(
+                env, "COLLECTOR_HTTP_READ_TIMEOUT_SECONDS", d.read_timeout, 0.01, 120
+            ),
+            max_attempts=bounded_int(env, "COLLECTOR_HTTP_MAX_ATTEMPTS", d.max_attempts, 1, 10),
+            backoff_factor=bounded_number(env, "COLLECTOR_HTTP_BACKOFF_SECONDS", d.backoff_factor, 0, 30),
+            backoff_max=bounded_number(env, "COLLECTOR_HTTP_BACKOFF_MAX_SECONDS", d.backoff_max, 0, 60),
+            retry_after_max=bounded_number(
+                env, "COLLECTOR_HTTP_RETRY_AFTER_MAX_SECONDS", d.retry_after_max, 0, 120
+            ),
+            rate_limit_wait_max=bounded_number(env, RATE_LIMIT_WAIT_ENV, d.rate_limit_wait_max, 0, 120),
         )
 
     def worst_case_seconds(self, rate_limit_wait: float | None = None) -> float:

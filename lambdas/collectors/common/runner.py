@@ -67,7 +67,7 @@ from collectors.common.publishing import Publisher
 from collectors.common.publishing import SeriesOutput as SeriesOutput  # re-exported for the vendor modules
 from collectors.common.publishing import Unit as Unit
 from collectors.common.run_inputs import csv as csv
-from collectors.common.run_inputs import env_int, scheduled_time_ms
+from collectors.common.run_inputs import env_int, runner_settings, scheduled_time_ms
 from collectors.common.secrets import SecretUnavailable, get_token
 from shared import metric_catalogue as mc
 from shared.aws_clients import client
@@ -144,13 +144,14 @@ class Run:
         self._context = context
         self._started = time.monotonic()
         self.config_error: ValueError | None = None  # reported by run_collector, after the health is out
-        try:
+        self.http_settings, self.reserve_seconds = HttpSettings(), DEFAULT_RESERVE_SECONDS
+        self._checkpoints = ("", 600)  # table, lease seconds
+        try:  # every setting now: a broken one fails the run before it calls anyone (the vendor's: `collect`)
             self.http_settings = http_settings or HttpSettings.from_env()
             self.reserve_seconds = float(env_int("COLLECTOR_TIME_RESERVE_SECONDS", 15, 0, 600))
+            self._checkpoints = runner_settings(checkpoints=store is None)
         except ValueError as exc:
             self.config_error = exc
-            self.http_settings = HttpSettings()
-            self.reserve_seconds = DEFAULT_RESERVE_SECONDS
         self._explicit_http_settings = http_settings is not None
         self.http_stats = HttpStats()
         self.stats = RunStats()
@@ -168,9 +169,9 @@ class Run:
     def store(self) -> CheckpointStore:
         if self._store is None:
             self._store = CheckpointStore(
-                os.environ.get("CHECKPOINT_TABLE_NAME", "").strip(),
+                self._checkpoints[0],
                 lambda: client("dynamodb", max_attempts=4, connect_timeout=2.0, read_timeout=5.0),
-                lease_seconds=env_int("CHECKPOINT_LEASE_SECONDS", 600, 1, 86400),
+                lease_seconds=self._checkpoints[1],
             )
         return self._store
 

@@ -9,14 +9,18 @@ hiccup costs seconds, not the function's whole timeout.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
 from shared.aws_clients import client
+from shared.env import bounded_int
 
 DEFAULT_MAX_AGE_SECONDS = 300
+MAX_AGE_ENV = "COLLECTOR_SECRET_MAX_AGE_SECONDS"
+MAX_AGE_LIMIT_SECONDS = 86400
 
 
 class SecretUnavailable(Exception):
@@ -48,12 +52,10 @@ def clear_cache() -> None:
     _provider_client = None
 
 
-def max_age_seconds() -> int:
-    raw = os.environ.get("COLLECTOR_SECRET_MAX_AGE_SECONDS", "").strip()
-    try:
-        return max(0, int(raw)) if raw else DEFAULT_MAX_AGE_SECONDS
-    except ValueError:
-        return DEFAULT_MAX_AGE_SECONDS
+def max_age_seconds(env: Mapping[str, str] | None = None) -> int:
+    """COLLECTOR_SECRET_MAX_AGE_SECONDS (0..86400; ValueError naming it otherwise)."""
+    env = os.environ if env is None else env
+    return bounded_int(env, MAX_AGE_ENV, DEFAULT_MAX_AGE_SECONDS, 0, MAX_AGE_LIMIT_SECONDS)
 
 
 def get_token(secret_arn: str, env_name: str) -> str:

@@ -18,6 +18,8 @@ class Property:
     name: str
     strategy: st.SearchStrategy[Any]
     check: Callable[[Any], str]
+    # `make reliability`'s examples for a property whose example is a real run on moto (seconds, not ms)
+    max_examples: int | None = None
 
 
 @dataclass

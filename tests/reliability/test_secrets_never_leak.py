@@ -92,7 +92,7 @@ FAULTS: dict[str, Callable[[Harness, Any, str], None]] = {
     "wrong token (401/403)": lambda h, fake, source: _wrong_token(h, source),
     "error body echoes the credential": lambda h, fake, source: _echo_credentials(h, fake),
     "5xx for the whole run": lambda h, fake, source: fake.fail_always(503),
-    "timeout": lambda h, fake, source: h.case.delay(fake, 0.45, times=2),
+    "timeout": lambda h, fake, source: h.case.delay(fake, 1.3, times=2),
     "malformed JSON": lambda h, fake, source: fake.malformed_next(times=20),
     "secret unreadable": lambda h, fake, source: h.case.mp.setenv(
         {

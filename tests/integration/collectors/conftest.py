@@ -83,7 +83,7 @@ def collector_aws(aws: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         "CHECKPOINT_TABLE_NAME": TABLE,
         **arns,
         "COLLECTOR_HTTP_CONNECT_TIMEOUT_SECONDS": "0.5",
-        "COLLECTOR_HTTP_READ_TIMEOUT_SECONDS": "0.5",
+        "COLLECTOR_HTTP_READ_TIMEOUT_SECONDS": "1.5",  # loopback: ms; 1.5 s survives a loaded machine
         "COLLECTOR_HTTP_MAX_ATTEMPTS": "3",
         "COLLECTOR_HTTP_BACKOFF_SECONDS": "0.01",
         "COLLECTOR_HTTP_BACKOFF_MAX_SECONDS": "0.05",

@@ -199,13 +199,13 @@ def test_given_a_run_failed_on_one_endpoint_when_the_schedule_retries_the_event_
 def test_given_a_slow_response_when_the_read_timeout_passes_then_it_is_a_counted_timeout_not_retried(
     perf: FakePerf, collector_aws: dict[str, Any], logs: LogCapture
 ) -> None:
-    perf.delay_next(1.5, path_prefix="/v1/metrics/overview")
+    perf.delay_next(3.5, path_prefix="/v1/metrics/overview")
 
     started = time.monotonic()
     with pytest.raises(CollectorRunFailed) as failed:
         run()
 
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 8  # the run is not held up by the slow answer
     summary = failed.value.summary
     assert summary is not None and summary["series"] == {"ok": 5, "failed": 1}
     assert summary["vendor_errors"] == 1
@@ -219,7 +219,7 @@ def test_given_a_daily_timeout_when_the_event_is_retried_then_the_days_arrive_on
     perf: FakePerf, collector_aws: dict[str, Any]
 ) -> None:
     event = scheduled_event()
-    perf.delay_next(1.5, path_prefix="/v1/metrics/daily")
+    perf.delay_next(3.5, path_prefix="/v1/metrics/daily")
     with pytest.raises(CollectorRunFailed):
         run(event)
 

@@ -126,7 +126,7 @@ def fb_500(lab: Lab) -> Outcome:
 
 def fb_timeout(lab: Lab) -> Outcome:
     return _fb_vendor_fault(
-        lab, "vendor read timeout", lambda h: h.case.delay(h.case.lab.fb, 0.7), errors=1, first_fails=True
+        lab, "vendor read timeout", lambda h: h.case.delay(h.case.lab.fb, 2.0), errors=1, first_fails=True
     )
 
 

@@ -135,7 +135,7 @@ def ld_timeout(lab: Lab) -> Outcome:
     return _ld_vendor_fault(
         lab,
         "vendor read timeout",
-        lambda h: h.case.delay(h.case.lab.ld, 0.7, path_prefix=AI_PATH),
+        lambda h: h.case.delay(h.case.lab.ld, 2.0, path_prefix=AI_PATH),
         errors=1,
         first_fails=False,
     )

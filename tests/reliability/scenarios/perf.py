@@ -160,7 +160,7 @@ def perf_timeout(lab: Lab) -> Outcome:
     return _perf_vendor_fault(
         lab,
         "vendor read timeout",
-        lambda h: h.case.delay(h.case.lab.perf, 0.7, path_prefix="/v1/metrics/daily"),
+        lambda h: h.case.delay(h.case.lab.perf, 2.0, path_prefix="/v1/metrics/daily"),
         errors=1,
         first_fails=True,
     )

@@ -71,6 +71,21 @@ CACHE_ERRORS = _token(
     "1 per request whose response-cache read or write failed (the answer still came from the model)",
 )
 
+# Live answers only (no cached answer's estimate): the gateway's side of "Bedrock's own view beside ours".
+# Like Bedrock's InputTokenCount, ConverseStream's usage.inputTokens leaves prompt-cache reads and writes
+# out (they are CacheRead/CacheWriteInputTokens): see shared.metric_catalogue.bedrock.TOKEN_PAIRS.
+LIVE_INPUT_TOKENS = _token(
+    "LiveInputTokens",
+    Unit.COUNT,
+    "ConverseStream metadata.usage.inputTokens of live answers only (prompt-cache tokens excluded); "
+    "SampleCount = live answers",
+)
+LIVE_OUTPUT_TOKENS = _token(
+    "LiveOutputTokens",
+    Unit.COUNT,
+    "ConverseStream metadata.usage.outputTokens of live answers only",
+)
+
 TOKEN_USAGE_METRICS: tuple[MetricDef, ...] = (
     INPUT_TOKENS,
     OUTPUT_TOKENS,
@@ -83,6 +98,8 @@ TOKEN_USAGE_METRICS: tuple[MetricDef, ...] = (
     ESTIMATED_COST,
     MODEL_ERRORS,
     CACHE_ERRORS,
+    LIVE_INPUT_TOKENS,
+    LIVE_OUTPUT_TOKENS,
 )
 
 

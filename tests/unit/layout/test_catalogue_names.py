@@ -17,7 +17,7 @@ from tests.unit.layout.sources import REPO, python_files, string_constants
 
 CHECKED = ("lambdas", "infra", "tools", "offline", "bench")
 CATALOGUE = Path("lambdas", "shared", "metric_catalogue")
-NAMESPACES = frozenset({mc.NS_TOKEN_USAGE, *mc.COLLECTOR_NAMESPACES})
+NAMESPACES = frozenset({mc.NS_TOKEN_USAGE, *mc.COLLECTOR_NAMESPACES, mc.NS_BEDROCK})
 METRIC_NAMES = frozenset(
     {metric.name for metric in (*mc.all_metrics(), *mc.collector_metrics())}
     | {mc.ld_usage_metric(path).name for path in mc.LD_USAGE_SERIES}

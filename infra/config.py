@@ -21,6 +21,7 @@ from chatbot.platform_limits import (
     UTF8_MAX_BYTES_PER_CHAR,
 )
 from infra.chatbot_environment import environment_size_error
+from infra.config_bedrock import read_bedrock
 from infra.config_defaults import CONTEXT_KEY, DEFAULTS, RETENTION_DAYS
 from infra.config_model import (
     AlarmsConfig,
@@ -226,6 +227,7 @@ def _read(reader: Reader) -> StackConfig:
         powertools_layer_version=reader.integer("powertools_layer_version", 1, 10_000),
         log_retention_days=retention,
         log_level=reader.string("log_level", choices=_LOG_LEVELS),
+        bedrock=read_bedrock(reader, allowed),
         raw=reader.data,
     )
 

@@ -1,6 +1,6 @@
 """The CloudWatch dashboard: alarm status first, then the seed's four widgets with the chatbot's cost and
-errors, the callers rows, one row per vendor and collector health (widgets in dashboard_widgets.py,
-caller_widgets.py and vendor_widgets.py)."""
+errors, Bedrock's own view of each model beside them, the callers rows, one row per vendor and collector
+health (widgets in dashboard_widgets.py, bedrock_widgets.py, caller_widgets.py and vendor_widgets.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.constructs.bedrock_widgets import bedrock_rows
 from infra.constructs.caller_insights import CallerInsights
 from infra.constructs.caller_widgets import caller_rows
 from infra.constructs.dashboard_widgets import chatbot_rows
@@ -53,7 +54,11 @@ class Dashboards(Construct):
             )
         )
         for row in (
-            chatbot_rows(config) + caller_rows(config, callers) + vendor_rows(config) + collector_rows()
+            chatbot_rows(config)
+            + bedrock_rows(config)
+            + caller_rows(config, callers)
+            + vendor_rows(config)
+            + collector_rows()
         ):
             self.dashboard.add_widgets(*row)
         self.url = dashboard_url(dashboard_name)

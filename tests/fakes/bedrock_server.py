@@ -213,6 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._chunk(frame)
             first_token[:] = first_token or [time.perf_counter()]
             if behavior.kind == STREAM_ERROR and index == len(pieces) // 2:
+                settle(SERVER_ERROR)
                 error = {
                     "message": "The model stream failed.",
                     "originalStatusCode": 500,
@@ -222,6 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
                 return
             if behavior.kind == DROP and index == len(pieces) // 2:
+                settle(SERVER_ERROR)
                 self.close_connection = True
                 self.wfile.flush()
                 self.connection.shutdown(2)

@@ -173,13 +173,13 @@ def put_metric_data_per_month(variant: Variant, observed: Observed) -> dict[str,
 def report_requests(series: Mapping[tuple[str, str], int], variant: Variant) -> tuple[float, float]:
     """(metrics requested by GetMetricData, ListMetrics requests) of one `make report` run."""
     from shared import metric_catalogue as mc
+    from tools.bedrock_report import FIGURES_PER_MODEL
+    from tools.report import MODEL_FIGURES, PERF_LEVELS, PERF_PROVIDER
 
-    try:
-        from tools.report import MODEL_FIGURES, PERF_LEVELS, PERF_PROVIDER
-
-        per_model, perf_levels, per_provider = len(MODEL_FIGURES), len(PERF_LEVELS), len(PERF_PROVIDER)
-    except ImportError:  # the report tool is another issue's: fall back to its documented shape
-        per_model, perf_levels, per_provider = 8, 4, 5
+    # Per model: the chatbot's figures and the "Bedrock vs gateway" ones (AWS/Bedrock's own and the live
+    # series beside them; reading AWS/Bedrock bills like any GetMetricData metric).
+    per_model = len(MODEL_FIGURES) + FIGURES_PER_MODEL
+    perf_levels, per_provider = len(PERF_LEVELS), len(PERF_PROVIDER)
     providers = series.get((mc.NS_PERF, mc.PERF_PROVIDER_UPTIME.name), 0)
     usage = sum(n for (ns, _), n in series.items() if ns == mc.NS_LAUNCHDARKLY_USAGE)
     flashback = sum(n for (ns, _), n in series.items() if ns == mc.NS_FLASHBACK)

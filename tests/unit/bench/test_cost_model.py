@@ -115,10 +115,11 @@ def test_given_a_bill_when_totalled_then_the_sum_of_its_lines_and_daily_series_p
     bill = cost.monthly_bill(_variant(), cost.Observed(perf_series={"DailyCalls": 1}), emf_bytes=1000)
     assert bill.total == pytest.approx(sum(usd for _, _, usd in bill.lines))
     series_line = bill.lines[0]
-    # 3 x (11 + 3 callers' metrics) TokenUsage - 1 unpriced EstimatedCost + 240 LD + 8 Flashback + 12
-    # health, and 3 daily series at 1/24 (Perf DailyCalls, and total-mau's assumed 2 series)
+    # 3 x (13 + 3 callers' metrics) TokenUsage (the 13 include the live-only LiveInputTokens and
+    # LiveOutputTokens) - 1 unpriced EstimatedCost + 240 LD + 8 Flashback + 12 health, and 3 daily series
+    # at 1/24 (Perf DailyCalls, and total-mau's assumed 2 series); AWS/Bedrock's metrics bill nothing
     daily = 1 + cost.ASSUMED_USAGE_SERIES_PER_PATH
-    expected = (3 * (11 + 3) - 1 + 240 + 8 + 12 + daily / 24) * prices.CUSTOM_METRIC_MONTH
+    expected = (3 * (13 + 3) - 1 + 240 + 8 + 12 + daily / 24) * prices.CUSTOM_METRIC_MONTH
     assert series_line[2] == pytest.approx(expected)
     emf = next(usd for item, _, usd in bill.lines if item.startswith("EMF"))
     assert emf == pytest.approx(1000 * cost.CHAT_REQUESTS_PER_MONTH / 1e9 * prices.LOGS_INGESTION_PER_GB)

@@ -44,7 +44,7 @@ def _untracked(alarms: AlarmAdder, config: StackConfig, model: str) -> None:
         f"BedrockUntracked{slug(model)}",
         f"Bedrock-UntrackedTokens-above-{margin:g}pct-and-{floor}-per-hour-{model}",
         Runbook(
-            f"AWS/Bedrock counted more {model} tokens in an hour than the gateway's live answers: over "
+            f"{mc.NS_BEDROCK} counted more {model} tokens in an hour than the gateway's live answers: over "
             f"{margin:g}% and over {floor} tokens more (input, output and prompt-cache tokens, side by side)",
             tokens_title(model),
             "Bedrock's Invocations beside the gateway's live answers in the same row: more invocations "

@@ -22,7 +22,7 @@ from typing import Any
 
 from bench import prices
 from bench._synth import synthesize
-from bench.cost_alarms import alarm_cost, alarm_summary
+from bench.cost_alarms import alarm_cost, alarm_summary, reads_namespace
 from bench.cost_callers import LIVE_SHARE, METERED_WINDOWS, REJECTED_PER_ANSWER, caller_lines
 from bench.report import Figure, PartResult, Table
 from bench.stats import fmt_usd
@@ -61,6 +61,7 @@ class Variant:
     alarms: tuple[Mapping[str, Any], ...]
     dashboards: int
     insight_rules: int = 0
+    dashboard_metrics: tuple[int, ...] = ()  # metrics each dashboard's widgets graph
     limited_windows: tuple[str, ...] = ()  # UTC windows some caller has a limit in
 
     @classmethod
@@ -77,6 +78,7 @@ class Variant:
             schedule_minutes=dict(config["schedule_minutes"]),
             alarms=tuple(summary["alarms"]),
             dashboards=int(summary["dashboards"]),
+            dashboard_metrics=tuple(int(n) for n in summary.get("dashboard_metrics", ())),
             insight_rules=int(summary.get("insight_rules", 0)),
             limited_windows=tuple(config.get("limited_windows", ())),
         )
@@ -200,12 +202,21 @@ def report_requests(series: Mapping[tuple[str, str], int], variant: Variant) -> 
     return float(metrics), float(list_calls)
 
 
+def paid_dashboards(variant: Variant) -> int:
+    """Dashboards the free tier does not cover: any graphing more than its metric allowance, and those
+    beyond the free count (widgets themselves are free; what they graph decides the tier)."""
+    counts = list(variant.dashboard_metrics) or [0] * variant.dashboards
+    small = sum(1 for n in counts if n <= prices.FREE_DASHBOARD_METRICS)
+    return (len(counts) - small) + max(0, small - prices.FREE_DASHBOARDS)
+
+
 # --- the bill -----------------------------------------------------------------------------------
 @dataclass(slots=True)
 class Bill:
     lines: list[tuple[str, str, float]] = field(default_factory=list)  # (item, quantity, USD/month)
     series: dict[str, int] = field(default_factory=dict)
     alarms: dict[str, tuple[int, int]] = field(default_factory=dict)
+    bedrock_alarms: dict[str, tuple[int, int]] = field(default_factory=dict)  # those reading AWS/Bedrock
 
     @property
     def total(self) -> float:
@@ -234,16 +245,21 @@ def monthly_bill(variant: Variant, observed: Observed, emf_bytes: float) -> Bill
     )
 
     bill.alarms = alarm_summary(variant.alarms, series)
+    from shared import metric_catalogue as mc
+
+    beside = [alarm for alarm in variant.alarms if reads_namespace(alarm, mc.NS_BEDROCK)]
+    bill.bedrock_alarms = alarm_summary(beside, series)
     alarms = sum(a for a, _ in bill.alarms.values())
     billed = sum(m for _, m in bill.alarms.values())
     bill.lines.append(("alarms", f"{alarms} alarms = {billed} alarm metrics", alarm_cost(bill.alarms)))
 
-    paid_dashboards = max(0, variant.dashboards - prices.FREE_DASHBOARDS)
+    graphed = sum(variant.dashboard_metrics)
     bill.lines.append(
         (
             "dashboards",
-            f"{variant.dashboards} ({prices.FREE_DASHBOARDS} free per account)",
-            paid_dashboards * prices.DASHBOARD_MONTH,
+            f"{variant.dashboards} graphing {graphed} metrics ({prices.FREE_DASHBOARDS} free per account, "
+            f"up to {prices.FREE_DASHBOARD_METRICS} metrics each)",
+            paid_dashboards(variant) * prices.DASHBOARD_MONTH,
         )
     )
 
@@ -319,6 +335,14 @@ def run(*, emf_bytes: float, observed: Observed) -> PartResult:
         series = ", ".join(f"{ns.split('/')[-1]} {n:,}" for ns, n in bill.series.items())
         alarms = ", ".join(f"{kind} {a} ({m} metrics)" for kind, (a, m) in sorted(bill.alarms.items()))
         table.notes.append(f"{variant.name}: series by namespace: {series}; alarms: {alarms}")
+        beside = sum(a for a, _ in bill.bedrock_alarms.values())
+        table.notes.append(
+            f"{variant.name}: Bedrock's own view beside the gateway's: {beside} alarms = "
+            f"{sum(m for _, m in bill.bedrock_alarms.values())} alarm metrics "
+            f"({fmt_usd(alarm_cost(bill.bedrock_alarms))}, in the alarms line); AWS/Bedrock's metrics are "
+            "vended by Bedrock at no charge (no custom series), its dashboard rows count in the dashboard's "
+            "metrics, its report figures in GetMetricData"
+        )
     table.notes += [
         f"alarms and dashboards: {how}; the 10-model / 100-config stack is built with "
         "infra.config.load_config(overrides) (10 priced models, 100 AI configs x 1 environment)",

@@ -3,7 +3,8 @@
 A standard alarm bills one alarm metric, a high-resolution one at the high-resolution price, an anomaly
 detection alarm 3 metrics (the metric and its two bands), a metric math alarm each metric in its
 expression, a Metrics Insights alarm (`SELECT SUM|MAX(...) FROM SCHEMA(...)`) each series its query
-analyses, a composite alarm a flat price.
+analyses, a composite alarm a flat price. An alarm on a vended metric (AWS/Bedrock's, AWS/SQS's) bills the
+same as on a custom one: the metric itself is free, the alarm's metrics are not.
 """
 
 from __future__ import annotations
@@ -57,3 +58,9 @@ def alarm_cost(summary: Mapping[str, tuple[int, int]]) -> float:
         else:
             cost += metrics * prices.STANDARD_ALARM_METRIC_MONTH
     return cost
+
+
+def reads_namespace(alarm: Mapping[str, Any], namespace: str) -> bool:
+    """Whether the alarm reads a metric of `namespace` (its own metric or one of its math's)."""
+    stats = [q["MetricStat"]["Metric"] for q in alarm.get("Metrics", []) if "MetricStat" in q]
+    return alarm.get("Namespace") == namespace or any(m.get("Namespace") == namespace for m in stats)

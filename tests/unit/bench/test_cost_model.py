@@ -192,3 +192,43 @@ def test_given_importtime_output_when_parsed_then_direct_imports_of_the_target_b
     assert children == [("pkg_b", 300e-6), ("pkg_a", 250e-6)]
     assert self_s == pytest.approx(400e-6)
     assert cumulative_s == pytest.approx(950e-6)
+
+
+@pytest.mark.parametrize(
+    ("graphed", "paid"),
+    [((40,), 0), ((120,), 1), ((10, 10, 10, 10), 1), ((120, 10, 10, 10), 1), ((51, 51), 2)],
+)
+def test_given_dashboards_and_what_they_graph_when_billed_then_only_the_free_tiers_three_of_50_are_free(
+    graphed: tuple[int, ...], paid: int
+) -> None:
+    variant = _variant(dashboards=len(graphed), dashboard_metrics=graphed)
+
+    bill = cost.monthly_bill(variant, cost.Observed(), emf_bytes=1000)
+
+    assert cost.paid_dashboards(variant) == paid
+    assert bill.usd("dashboards") == pytest.approx(paid * prices.DASHBOARD_MONTH)
+
+
+def test_given_the_bedrock_alarms_when_billed_then_their_metrics_bill_though_aws_bedrock_is_free() -> None:
+    from shared import metric_catalogue as mc
+
+    def stat(metric_id: str, metric: mc.MetricDef) -> dict[str, Any]:
+        definition = {"MetricName": metric.name, "Namespace": metric.namespace}
+        return {"Id": metric_id, "MetricStat": {"Metric": definition, "Period": 3600}}
+
+    untracked = {
+        "Metrics": [{"Id": "untracked", "Expression": "IF(...)"}]
+        + [stat(f"b{i}", bedrock) for i, (bedrock, _) in enumerate(mc.TOKEN_PAIRS)]
+        + [stat(f"g{i}", gateway) for i, (_, gateway) in enumerate(mc.TOKEN_PAIRS)]
+    }
+    quota_use = mc.BEDROCK_ESTIMATED_TPM_QUOTA_USAGE
+    quota = {"Namespace": quota_use.namespace, "MetricName": quota_use.name, "Period": 60}
+    other = {"Namespace": mc.NS_TOKEN_USAGE, "MetricName": mc.TOTAL_TOKENS.name, "Period": 300}
+
+    bill = cost.monthly_bill(_variant(alarms=(untracked, quota, other)), cost.Observed(), emf_bytes=1000)
+    series = cost.series_inventory(_variant(), cost.Observed())
+
+    assert bill.bedrock_alarms == {"metric math": (1, 8), "standard": (1, 1)}
+    nine_metrics = 9 * prices.STANDARD_ALARM_METRIC_MONTH
+    assert cost_alarms.alarm_cost(bill.bedrock_alarms) == pytest.approx(nine_metrics)
+    assert not any(namespace == mc.NS_BEDROCK for namespace, _ in series)  # vended: no custom series

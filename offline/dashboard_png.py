@@ -175,7 +175,7 @@ def _vendor_panels(reader: MetricReader, found: dict[str, list[SeriesKey]], axes
     ax.set_xticks(range(len(health)), list(health), fontsize=8)
     ax.set_yscale("symlog")
     _finish(ax, "Collector health (log scale)", dates=False)
-    for row in (2, 3, 4):
+    for row in (2, 3):
         for col in (0, 1):
             if not axes[row][col].has_data():
                 axes[row][col].text(

@@ -178,7 +178,7 @@ def test_given_a_call_around_the_gateway_when_evaluated_then_untracked_usage_pag
     assert {m: row.difference for m, row in result.report.bedrock.items()} == {
         m: (bypass.tokens if m == BYPASS_MODEL else 0) for m in MODELS
     }
-    (paged,) = [p["Alarm"] for p in result.pages if UNTRACKED_ALARM in p["AlarmName"]]
+    (paged,) = [p["Alarm"] for p in result.pages if UNTRACKED_ALARM in p["Alarm"]["AlarmName"]]
     assert paged["AlarmName"].endswith(BYPASS_MODEL)
     assert "untracked-usage.md" in paged["AlarmDescription"]
 
@@ -195,4 +195,4 @@ def test_given_the_runaway_loop_when_metered_by_bedrock_then_its_burst_nears_the
     assert sonnet.quota == DEMO_TPM_QUOTAS[SONNET]
     assert sonnet.quota_share is not None and 0.8 < sonnet.quota_share < 1.0  # approached, not reached
     assert result.bedrock.quota_alarm is not None and result.bedrock.quota_alarm.state == "ALARM"
-    assert not any(mc.BEDROCK_ESTIMATED_TPM_QUOTA_USAGE.name in p["AlarmName"] for p in result.pages)
+    assert not any(mc.BEDROCK_ESTIMATED_TPM_QUOTA_USAGE.name in p["Alarm"]["AlarmName"] for p in result.pages)

@@ -22,7 +22,7 @@ from typing import Any
 
 from bench import prices
 from bench._synth import synthesize
-from bench.cost_alarms import alarm_cost, alarm_summary, reads_namespace
+from bench.cost_alarms import alarm_cost, alarm_summary, bedrock_note, paid_dashboards, reads_namespace
 from bench.cost_callers import LIVE_SHARE, METERED_WINDOWS, REJECTED_PER_ANSWER, caller_lines
 from bench.report import Figure, PartResult, Table
 from bench.stats import fmt_usd
@@ -202,14 +202,6 @@ def report_requests(series: Mapping[tuple[str, str], int], variant: Variant) -> 
     return float(metrics), float(list_calls)
 
 
-def paid_dashboards(variant: Variant) -> int:
-    """Dashboards the free tier does not cover: any graphing more than its metric allowance, and those
-    beyond the free count (widgets themselves are free; what they graph decides the tier)."""
-    counts = list(variant.dashboard_metrics) or [0] * variant.dashboards
-    small = sum(1 for n in counts if n <= prices.FREE_DASHBOARD_METRICS)
-    return (len(counts) - small) + max(0, small - prices.FREE_DASHBOARDS)
-
-
 # --- the bill -----------------------------------------------------------------------------------
 @dataclass(slots=True)
 class Bill:
@@ -259,7 +251,7 @@ def monthly_bill(variant: Variant, observed: Observed, emf_bytes: float) -> Bill
             "dashboards",
             f"{variant.dashboards} graphing {graphed} metrics ({prices.FREE_DASHBOARDS} free per account, "
             f"up to {prices.FREE_DASHBOARD_METRICS} metrics each)",
-            paid_dashboards(variant) * prices.DASHBOARD_MONTH,
+            paid_dashboards(variant.dashboard_metrics or (0,) * variant.dashboards) * prices.DASHBOARD_MONTH,
         )
     )
 
@@ -335,14 +327,7 @@ def run(*, emf_bytes: float, observed: Observed) -> PartResult:
         series = ", ".join(f"{ns.split('/')[-1]} {n:,}" for ns, n in bill.series.items())
         alarms = ", ".join(f"{kind} {a} ({m} metrics)" for kind, (a, m) in sorted(bill.alarms.items()))
         table.notes.append(f"{variant.name}: series by namespace: {series}; alarms: {alarms}")
-        beside = sum(a for a, _ in bill.bedrock_alarms.values())
-        table.notes.append(
-            f"{variant.name}: Bedrock's own view beside the gateway's: {beside} alarms = "
-            f"{sum(m for _, m in bill.bedrock_alarms.values())} alarm metrics "
-            f"({fmt_usd(alarm_cost(bill.bedrock_alarms))}, in the alarms line); AWS/Bedrock's metrics are "
-            "vended by Bedrock at no charge (no custom series), its dashboard rows count in the dashboard's "
-            "metrics, its report figures in GetMetricData"
-        )
+        table.notes.append(f"{variant.name}: {bedrock_note(bill.bedrock_alarms)}")
     table.notes += [
         f"alarms and dashboards: {how}; the 10-model / 100-config stack is built with "
         "infra.config.load_config(overrides) (10 priced models, 100 AI configs x 1 environment)",

@@ -205,7 +205,7 @@ def test_given_dashboards_and_what_they_graph_when_billed_then_only_the_free_tie
 
     bill = cost.monthly_bill(variant, cost.Observed(), emf_bytes=1000)
 
-    assert cost.paid_dashboards(variant) == paid
+    assert cost_alarms.paid_dashboards(graphed) == paid
     assert bill.usd("dashboards") == pytest.approx(paid * prices.DASHBOARD_MONTH)
 
 

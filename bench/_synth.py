@@ -51,10 +51,21 @@ def variant_overrides(defaults: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def dashboard_metrics(body: Any) -> int:
+    """Metrics (and expressions) a dashboard's widgets graph: the free tier covers 3 dashboards of up to
+    50 metrics. The body is a CloudFormation string, often an Fn::Join around tokens (the region)."""
+    if isinstance(body, dict) and "Fn::Join" in body:
+        separator, parts = body["Fn::Join"]
+        body = separator.join(part if isinstance(part, str) else "X" for part in parts)
+    widgets = json.loads(body).get("widgets", []) if isinstance(body, str) else []
+    return sum(len(w.get("properties", {}).get("metrics", [])) for w in widgets)
+
+
 def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
     resources = template.get("Resources", {})
     alarms = []
     dashboards = insight_rules = kms_keys = 0
+    graphed: list[int] = []
     schedules: list[str] = []
     functions: dict[str, int] = {}
     for logical_id, resource in resources.items():
@@ -66,6 +77,7 @@ def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
             alarms.append({"id": logical_id, "Composite": True})
         elif kind == "AWS::CloudWatch::Dashboard":
             dashboards += 1
+            graphed.append(dashboard_metrics(props.get("DashboardBody")))
         elif kind == "AWS::CloudWatch::InsightRule":
             insight_rules += 1
         elif kind == "AWS::KMS::Key":
@@ -80,6 +92,7 @@ def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
     return {
         "alarms": alarms,
         "dashboards": dashboards,
+        "dashboard_metrics": graphed,
         "insight_rules": insight_rules,
         "kms_keys": kms_keys,
         "schedules": schedules,

@@ -22,7 +22,14 @@ from typing import Any
 
 from bench import prices
 from bench._synth import synthesize
-from bench.cost_alarms import ASSUMED_SERVICE_QUERY_SERIES, alarm_cost, alarm_summary
+from bench.cost_alarms import (
+    ASSUMED_SERVICE_QUERY_SERIES,
+    alarm_cost,
+    alarm_summary,
+    bedrock_note,
+    paid_dashboards,
+    reads_namespace,
+)
 from bench.cost_callers import LIVE_SHARE, METERED_WINDOWS, REJECTED_PER_ANSWER, caller_lines
 from bench.report import Figure, PartResult, Table
 from bench.stats import fmt_usd
@@ -61,6 +68,7 @@ class Variant:
     alarms: tuple[Mapping[str, Any], ...]
     dashboards: int
     insight_rules: int = 0
+    dashboard_metrics: tuple[int, ...] = ()  # metrics each dashboard's widgets graph
     limited_windows: tuple[str, ...] = ()  # UTC windows some caller has a limit in
     kms_keys: int = 0  # customer-managed keys: the data key (logs, tables, secrets, envs), the topic's
 
@@ -78,6 +86,7 @@ class Variant:
             schedule_minutes=dict(config["schedule_minutes"]),
             alarms=tuple(summary["alarms"]),
             dashboards=int(summary["dashboards"]),
+            dashboard_metrics=tuple(int(n) for n in summary.get("dashboard_metrics", ())),
             insight_rules=int(summary.get("insight_rules", 0)),
             kms_keys=int(summary.get("kms_keys", 0)),
             limited_windows=tuple(config.get("limited_windows", ())),
@@ -175,13 +184,13 @@ def put_metric_data_per_month(variant: Variant, observed: Observed) -> dict[str,
 def report_requests(series: Mapping[tuple[str, str], int], variant: Variant) -> tuple[float, float]:
     """(metrics requested by GetMetricData, ListMetrics requests) of one `make report` run."""
     from shared import metric_catalogue as mc
+    from tools.bedrock_report import FIGURES_PER_MODEL
+    from tools.report import MODEL_FIGURES, PERF_LEVELS, PERF_PROVIDER
 
-    try:
-        from tools.report import MODEL_FIGURES, PERF_LEVELS, PERF_PROVIDER
-
-        per_model, perf_levels, per_provider = len(MODEL_FIGURES), len(PERF_LEVELS), len(PERF_PROVIDER)
-    except ImportError:  # the report tool is another issue's: fall back to its documented shape
-        per_model, perf_levels, per_provider = 8, 4, 5
+    # Per model: the chatbot's figures and the "Bedrock vs gateway" ones (AWS/Bedrock's own and the live
+    # series beside them; reading AWS/Bedrock bills like any GetMetricData metric).
+    per_model = len(MODEL_FIGURES) + FIGURES_PER_MODEL
+    perf_levels, per_provider = len(PERF_LEVELS), len(PERF_PROVIDER)
     providers = series.get((mc.NS_PERF, mc.PERF_PROVIDER_UPTIME.name), 0)
     usage = sum(n for (ns, _), n in series.items() if ns == mc.NS_LAUNCHDARKLY_USAGE)
     flashback = sum(n for (ns, _), n in series.items() if ns == mc.NS_FLASHBACK)
@@ -208,6 +217,7 @@ class Bill:
     lines: list[tuple[str, str, float]] = field(default_factory=list)  # (item, quantity, USD/month)
     series: dict[str, int] = field(default_factory=dict)
     alarms: dict[str, tuple[int, int]] = field(default_factory=dict)
+    bedrock_alarms: dict[str, tuple[int, int]] = field(default_factory=dict)  # those reading AWS/Bedrock
 
     @property
     def total(self) -> float:
@@ -236,16 +246,21 @@ def monthly_bill(variant: Variant, observed: Observed, emf_bytes: float) -> Bill
     )
 
     bill.alarms = alarm_summary(variant.alarms, series)
+    from shared import metric_catalogue as mc
+
+    beside = [alarm for alarm in variant.alarms if reads_namespace(alarm, mc.NS_BEDROCK)]
+    bill.bedrock_alarms = alarm_summary(beside, series)
     alarms = sum(a for a, _ in bill.alarms.values())
     billed = sum(m for _, m in bill.alarms.values())
     bill.lines.append(("alarms", f"{alarms} alarms = {billed} alarm metrics", alarm_cost(bill.alarms)))
 
-    paid_dashboards = max(0, variant.dashboards - prices.FREE_DASHBOARDS)
+    graphed = sum(variant.dashboard_metrics)
     bill.lines.append(
         (
             "dashboards",
-            f"{variant.dashboards} ({prices.FREE_DASHBOARDS} free per account)",
-            paid_dashboards * prices.DASHBOARD_MONTH,
+            f"{variant.dashboards} graphing {graphed} metrics ({prices.FREE_DASHBOARDS} free per account, "
+            f"up to {prices.FREE_DASHBOARD_METRICS} metrics each)",
+            paid_dashboards(variant.dashboard_metrics or (0,) * variant.dashboards) * prices.DASHBOARD_MONTH,
         )
     )
 
@@ -330,6 +345,7 @@ def run(*, emf_bytes: float, observed: Observed) -> PartResult:
         series = ", ".join(f"{ns.split('/')[-1]} {n:,}" for ns, n in bill.series.items())
         alarms = ", ".join(f"{kind} {a} ({m} metrics)" for kind, (a, m) in sorted(bill.alarms.items()))
         table.notes.append(f"{variant.name}: series by namespace: {series}; alarms: {alarms}")
+        table.notes.append(f"{variant.name}: {bedrock_note(bill.bedrock_alarms)}")
     table.notes += [
         f"alarms and dashboards: {how}; the 10-model / 100-config stack is built with "
         "infra.config.load_config(overrides) (10 priced models, 100 AI configs x 1 environment)",

@@ -1,9 +1,11 @@
-"""How CloudWatch bills each alarm of the synthesized template (part 5's alarm line).
+"""How CloudWatch bills each alarm and dashboard of the synthesized template (part 5's alarm and dashboard
+lines).
 
 A standard alarm bills one alarm metric, a high-resolution one at the high-resolution price, an anomaly
 detection alarm 3 metrics (the metric and its two bands), a metric math alarm each metric in its
 expression, a Metrics Insights alarm (`SELECT SUM|MAX(...) FROM SCHEMA(...)`) each series its query
-analyses, a composite alarm a flat price.
+analyses, a composite alarm a flat price. An alarm on a vended metric (AWS/Bedrock's, AWS/SQS's) bills the
+same as on a custom one: the metric itself is free, the alarm's metrics are not.
 """
 
 from __future__ import annotations
@@ -70,3 +72,30 @@ def alarm_cost(summary: Mapping[str, tuple[int, int]]) -> float:
         else:
             cost += metrics * prices.STANDARD_ALARM_METRIC_MONTH
     return cost
+
+
+def reads_namespace(alarm: Mapping[str, Any], namespace: str) -> bool:
+    """Whether the alarm reads a metric of `namespace` (its own metric or one of its math's)."""
+    stats = [q["MetricStat"]["Metric"] for q in alarm.get("Metrics", []) if "MetricStat" in q]
+    return alarm.get("Namespace") == namespace or any(m.get("Namespace") == namespace for m in stats)
+
+
+def bedrock_note(summary: Mapping[str, tuple[int, int]]) -> str:
+    """The cost table's note on the alarms that read AWS/Bedrock (`summary`: theirs, by kind)."""
+    from shared import metric_catalogue as mc
+
+    alarms, metrics = sum(a for a, _ in summary.values()), sum(m for _, m in summary.values())
+    return (
+        f"Bedrock's own view beside the gateway's: {alarms} alarms = {metrics} alarm metrics "
+        f"(${alarm_cost(summary):.2f}, in the alarms line); {mc.NS_BEDROCK}'s metrics are vended by Bedrock "
+        "at no charge (no custom series), its dashboard rows count in the dashboard's metrics, its report "
+        "figures in GetMetricData"
+    )
+
+
+def paid_dashboards(graphed: Iterable[int]) -> int:
+    """Dashboards (each graphing `graphed` metrics) the free tier does not cover: any graphing more than
+    its metric allowance, and those beyond the free count (what the widgets graph decides the tier)."""
+    counts = list(graphed)
+    small = sum(1 for n in counts if n <= prices.FREE_DASHBOARD_METRICS)
+    return (len(counts) - small) + max(0, small - prices.FREE_DASHBOARDS)

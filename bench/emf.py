@@ -1,7 +1,8 @@
 """Part 1: `publish_token_metrics` (one EMF document on stdout) vs a synchronous per-request PutMetricData.
 
-Both publish the same seven metrics of one live answer (InputTokens, OutputTokens, TotalTokens,
-CachedResponses, ResponseLatency, TimeToFirstToken, EstimatedCost; dimension ModelId). EMF prints to a
+Both publish the same nine metrics of one live answer (InputTokens, OutputTokens, TotalTokens,
+CachedResponses, ResponseLatency, TimeToFirstToken, EstimatedCost, LiveInputTokens, LiveOutputTokens;
+dimension ModelId). EMF prints to a
 real file descriptor flushed on every write (as Lambda's stdout is); PutMetricData goes to moto's server on
 127.0.0.1 through the product's own boto3 client factory: a loopback call with no TLS and no network,
 the most flattering baseline PutMetricData can get (a real regional endpoint adds milliseconds).
@@ -56,6 +57,8 @@ def _datums(record: Any) -> list[dict[str, Any]]:
         (mc.RESPONSE_LATENCY, round(record.latency_ms, 3)),
         (mc.TIME_TO_FIRST_TOKEN, round(record.ttft_ms, 3)),
         (mc.ESTIMATED_COST, record.cost_usd),
+        (mc.LIVE_INPUT_TOKENS, usage.input_tokens),
+        (mc.LIVE_OUTPUT_TOKENS, usage.output_tokens),
     )
     now = datetime.now(UTC)
     dims = [{"Name": mc.DIM_MODEL_ID, "Value": record.model_id}]

@@ -26,6 +26,7 @@ COMPOSITE_ALARM_MONTH = 0.50
 # Dashboards.
 DASHBOARD_MONTH = 3.00  # USD per dashboard per month
 FREE_DASHBOARDS = 3  # per account, up to 50 metrics each
+FREE_DASHBOARD_METRICS = 50  # a dashboard graphing more is billed like any other
 
 # API requests.
 API_REQUESTS_PER_1000 = 0.01  # PutMetricData, ListMetrics, GetMetricStatistics, ...: per 1,000 requests

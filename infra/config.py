@@ -24,6 +24,7 @@ from chatbot.platform_limits import (
     UTF8_MAX_BYTES_PER_CHAR,
 )
 from infra.chatbot_environment import environment_size_error
+from infra.config_bedrock import read_bedrock
 from infra.config_defaults import CONTEXT_KEY, DEFAULTS, RETENTION_DAYS
 from infra.config_model import (
     AlarmsConfig,
@@ -259,6 +260,7 @@ def _read(reader: Reader) -> StackConfig:
         log_retention_days=retention,
         log_level=reader.string("log_level", choices=_LOG_LEVELS),
         service_alarms=read_service_alarms(reader),
+        bedrock=read_bedrock(reader, allowed),
         raw=reader.data,
     )
 

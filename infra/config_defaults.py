@@ -104,6 +104,22 @@ DEFAULTS: dict[str, Any] = {
         "table_system_errors_per_period": 1,
         "scheduler_target_errors_per_period": 1,
     },
+    # Bedrock's own view beside ours (docs/bedrock.md). tpm_quotas: each model's tokens-per-minute quota
+    # on the bedrock-runtime endpoint, as Service Quotas shows it for the account and region (Amazon
+    # Bedrock, "Cross-Region InvokeModel tokens per minute for <model>" for a us./eu./global. profile,
+    # "On-demand InvokeModel tokens per minute for <model>" for an in-Region id; `aws service-quotas
+    # list-service-quotas --service-code bedrock`). The values below are placeholders, not the account's:
+    # replace them. A model left out gets no quota-headroom alarm.
+    "bedrock": {
+        "tpm_quotas": {
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0": 200000,
+            "us.anthropic.claude-haiku-4-5-20251001-v1:0": 400000,
+            "amazon.nova-lite-v1:0": 2000000,
+        },
+        "quota_alarm_percent": 80,
+        "untracked_margin_percent": 10,
+        "untracked_min_tokens": 10000,
+    },
     "monthly_budget_usd": 500,
     "collectors": {
         "launchdarkly": {

@@ -140,6 +140,16 @@ class ServiceAlarmsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class BedrockConfig:
+    """Bedrock's own view beside the gateway's (contract "Bedrock's own view beside ours")."""
+
+    tpm_quotas: Mapping[str, int] = field(default_factory=dict)  # model id -> tokens per minute
+    quota_alarm_percent: float = 80.0  # the quota-headroom alarm: EstimatedTPMQuotaUsage above this share
+    untracked_margin_percent: float = 10.0  # untracked usage: Bedrock above the gateway by this share...
+    untracked_min_tokens: int = 10_000  # ...and by at least this many tokens in the hour
+
+
+@dataclass(frozen=True, slots=True)
 class StackConfig:
     models: ModelsConfig
     chatbot: ChatbotConfig
@@ -151,4 +161,5 @@ class StackConfig:
     log_retention_days: int
     log_level: str
     service_alarms: ServiceAlarmsConfig = field(default_factory=ServiceAlarmsConfig)
+    bedrock: BedrockConfig = field(default_factory=BedrockConfig)
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)

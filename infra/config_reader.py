@@ -10,7 +10,7 @@ from typing import Any
 from infra.config_defaults import CONTEXT_KEY
 
 # Mappings the user owns entirely: an override replaces the default's (its keys are model ids).
-USER_OWNED = {"prices"}
+USER_OWNED = {"prices", "tpm_quotas"}
 # Mappings merged one level deep: `chatbot.caller_limits` = {"default", "callers"}, each replaced as a whole,
 # so overriding `callers` keeps the default caps; its own keys are validated by the CALLER_LIMITS parser.
 ONE_LEVEL = {"caller_limits"}

@@ -1,4 +1,4 @@
-"""Render the seed's four dashboard widgets plus the vendor panels to a PNG, from CloudWatch data.
+"""Render the seed's four dashboard widgets plus the vendor and Bedrock panels to a PNG, from CloudWatch data.
 
 The same widgets the stack's CloudWatch dashboard shows (token usage by model, cache hit rate pie,
 response latency avg/p90/p99 by model, token usage over time stacked), drawn with matplotlib from
@@ -8,6 +8,7 @@ GetMetricData answers, so the local demo (moto) yields a picture a reader can co
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ matplotlib.use("Agg")  # no display: write files only
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
+from offline.dashboard_bedrock_png import bedrock_panels
 from shared import metric_catalogue as mc
 from tools.metric_reader import MetricReader, Query, SeriesKey
 
@@ -63,11 +65,19 @@ def _vendor_dims(keys: list[SeriesKey], metric: str) -> list[tuple[tuple[str, st
     return sorted({k.dimensions for k in keys if k.metric == metric})
 
 
-def render_dashboard(cloudwatch: Any, path: Path, start: datetime, end: datetime, period: int = 300) -> Path:
+def render_dashboard(
+    cloudwatch: Any,
+    path: Path,
+    start: datetime,
+    end: datetime,
+    period: int = 300,
+    tpm_quotas: Mapping[str, int] | None = None,
+) -> Path:
+    """`tpm_quotas`: each model's tokens-per-minute quota, drawn on the Bedrock row's quota panel."""
     reader = MetricReader(cloudwatch)
     found = {ns: reader.discover(ns) for ns in (mc.NS_TOKEN_USAGE, *mc.COLLECTOR_NAMESPACES)}
     models = sorted({dict(k.dimensions)[mc.DIM_MODEL_ID] for k in found[mc.NS_TOKEN_USAGE] if k.dimensions})
-    fig, axes = plt.subplots(4, 2, figsize=(15, 17))
+    fig, axes = plt.subplots(5, 2, figsize=(15, 21))
     fig.suptitle(f"AI Gateway — {start:%Y-%m-%d %H:%M} .. {end:%H:%M} UTC (local CloudWatch)", fontsize=13)
 
     # 1. Token usage by model: line of InputTokens, OutputTokens, TotalTokens by ModelId.
@@ -104,6 +114,7 @@ def render_dashboard(cloudwatch: Any, path: Path, start: datetime, end: datetime
     _finish(ax, f"Token usage over time ({mc.TOTAL_TOKENS.name}, stacked)", "tokens", span=(start, end))
 
     _vendor_panels(reader, found, axes, end)
+    bedrock_panels(reader, axes[4], (start, end), tpm_quotas or {})
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)

@@ -65,13 +65,16 @@ def run_chat_traffic(
     span_start_ms = int(time.time() * 1000) - 3_600_000  # replayed as the last hour of traffic
     for request in plan.requests:
         script_behavior(bedrock, request, max_attempts=int(os.environ["BEDROCK_MAX_ATTEMPTS"]))
-        event = chat_event(request.body, span_start_ms + int(request.offset_s * 1000), request.caller)
+        arrival_ms = span_start_ms + int(request.offset_s * 1000)
+        bedrock.meter.at(arrival_ms / 1000)  # Bedrock meters the call in the minute it was asked, as EMF does
+        event = chat_event(request.body, arrival_ms, request.caller)
         response, docs = capture_emf(lambda: chatbot_handler.handler(event, FakeLambdaContext()))  # noqa: B023
         statuses[response["statusCode"]] += 1
         if by_caller is not None:
             who = request.caller.arn if request.caller else "anonymous"
             by_caller.setdefault(who, Counter())[response["statusCode"]] += 1
         documents += docs
+    bedrock.meter.at(None)
     return statuses, documents
 
 
@@ -104,6 +107,7 @@ class DemoResult:
     flashback_growth: dict[str, dict[str, int]] = field(default_factory=dict)
     limits: Any = None  # demo_limits.LimitStory
     outage: Any = None  # demo_outage.OutageStory
+    bedrock: Any = None  # demo_bedrock.BedrockStory
 
 
 def _alarm_lines(results: list[Any]) -> list[str]:
@@ -142,6 +146,7 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     from offline.alarm_eval import AlarmEvaluator
     from offline.alarm_notify import hold_alarm, page, read_pages, subscribe_pager
     from offline.dashboard_png import render_dashboard
+    from offline.demo_bedrock import DEMO_TPM_QUOTAS, meter_and_bypass, quota_at_peak, with_demo_quotas
     from offline.demo_callers import with_demo_limits
     from offline.demo_limits import CALLER_ALARM, limit_story
     from offline.demo_outage import outage_story
@@ -162,7 +167,7 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     lines = [f"Local stand-ins: moto {local.moto.endpoint}, Bedrock {local.bedrock.endpoint}, {vendors}"]
 
     # The stack as the demo's team configures it: its vendor accounts, and its callers' limits.
-    resources = TemplateResources(synthesize_template(with_demo_limits(dc.demo_context())))
+    resources = TemplateResources(synthesize_template(with_demo_quotas(with_demo_limits(dc.demo_context()))))
     resources.create(boto3.client)
     dc.plant_secrets(resources, fakes, boto3.client("secretsmanager"))
     lines += ["", "Resources created in moto from the synthesized template:", resources.describe()]
@@ -184,6 +189,7 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
         "Callers (requestContext.authorizer.iam.userArn), statuses:",
         *(f"  {arn:<{max(map(len, by_caller))}} {dict(sorted(c.items()))}" for arn, c in by_caller.items()),
     ]
+    bedrock_story = meter_and_bypass(local.bedrock, cloudwatch)  # a call around the gateway; AWS/Bedrock
 
     fakes.perf.fail_always(503)  # Perf is down for the whole first tick
     first = dc.run_tick(resources, fakes, now - 900)
@@ -201,9 +207,9 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     # moto keeps the Contributor Insights rules but has no GetInsightRuleReport: the stand-in answers it
     # from the same EMF lines CloudWatch Logs would have received.
     insights = LocalContributorInsights(cloudwatch, documents)
-    report = build_report(cloudwatch, hours=24, insights=insights)
+    report = build_report(cloudwatch, hours=24, insights=insights, tpm_quotas=DEMO_TPM_QUOTAS)
     start, end = window(1.1, report.end)
-    png = render_dashboard(cloudwatch, out_dir / "dashboard.png", start, end)
+    png = render_dashboard(cloudwatch, out_dir / "dashboard.png", start, end, tpm_quotas=DEMO_TPM_QUOTAS)
 
     evaluator = AlarmEvaluator(cloudwatch, datetime.now(UTC) + timedelta(minutes=1))
     alarms = []
@@ -228,7 +234,9 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
     pages = read_pages(sqs, queue, limit=50)
     held = len(alarms) - len(refused)
     lines += ["", *_alarm_lines(alarms), f"  ({held} alarms held in moto; {len(refused)} refused by moto)"]
-    lines += ["", *story.lines(), "", *outage.lines(), "", *_page_lines(pages)]
+    quota_at_peak(bedrock_story, cloudwatch, report, alarms)
+    lines += ["", *story.lines(), "", *outage.lines(), "", *bedrock_story.lines(report, alarms)]
+    lines += ["", *_page_lines(pages)]
     return DemoResult(
         statuses,
         documents,
@@ -243,6 +251,7 @@ def run_demo(stack: ExitStack, out_dir: Path = OUT, *, seed: int = 7) -> DemoRes
         growth,
         story,
         outage,
+        bedrock_story,
     )
 
 

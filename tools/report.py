@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambdas"))
 
 from shared import metric_catalogue as mc
+from tools import bedrock_report
 from tools.metric_reader import MetricReader, Query, SeriesKey, window
 from tools.report_options import arguments as arguments  # offline.report adds its own options to them
 from tools.report_options import cloudwatch_client as cloudwatch_client
@@ -34,6 +36,7 @@ from tools.report_options import unreadable
 from tools.top_callers import DEFAULT_STACK, TopCallers, top_caller_lines, top_callers
 
 Row = dict[str, Any]
+REPO = Path(__file__).resolve().parent.parent
 
 MODEL_FIGURES = (
     ("requests", mc.CACHED_RESPONSES, "SampleCount"),
@@ -79,6 +82,7 @@ class Report:
     flashback: dict[str, Row] = field(default_factory=dict)
     collectors: dict[str, Row] = field(default_factory=dict)
     callers: TopCallers = field(default_factory=TopCallers)
+    bedrock: dict[str, bedrock_report.BedrockRow] = field(default_factory=dict)  # Bedrock vs gateway
     get_metric_data_calls: int = 0
     list_metrics_calls: int = 0
 
@@ -101,14 +105,16 @@ def build_report(
     now: datetime | None = None,
     insights: Any = None,
     stack_name: str = DEFAULT_STACK,
+    tpm_quotas: Mapping[str, int] | None = None,
 ) -> Report:
     """`insights` answers DescribeInsightRules and GetInsightRuleReport: the CloudWatch client itself in
-    a real account, `offline.local_contributor_insights.LocalContributorInsights` where moto has no report."""
+    a real account, `offline.local_contributor_insights.LocalContributorInsights` where moto has no report;
+    `tpm_quotas`: each model's tokens-per-minute quota, for the quota peak's share."""
     now = now or datetime.now(UTC)
     start, end = window(hours, now)
     latest_start, _ = window(max(hours, latest_hours), now)
     reader = MetricReader(cloudwatch)
-    namespaces = (mc.NS_TOKEN_USAGE, *mc.COLLECTOR_NAMESPACES)
+    namespaces = (mc.NS_TOKEN_USAGE, *mc.COLLECTOR_NAMESPACES, mc.NS_BEDROCK)
     found = {ns: reader.discover(ns) for ns in namespaces}
     sums: dict[str, Query] = {}
     aggregated: list[tuple[str, Query]] = []
@@ -133,6 +139,9 @@ def build_report(
         want(f"fb|{key.metric}|{key.dimensions}", Query(key.namespace, key.metric, key.dimensions, "Sum"))
     for key in found[mc.NS_COLLECTORS]:
         want(f"col|{key.metric}|{key.dimensions}", Query(key.namespace, key.metric, key.dimensions, "Sum"))
+    beside = bedrock_report.models_of(found)
+    for label, query in bedrock_report.queries(beside).items():
+        want(label, query)
     results = reader.aggregate([q for _, q in aggregated], start, end)
 
     latest_queries: dict[str, Query] = {}
@@ -181,6 +190,7 @@ def build_report(
         report.providers[provider] = {
             m.name: latest[latest_queries[f"prov|{provider}|{m.name}"]] for m in PERF_PROVIDER
         }
+    report.bedrock = bedrock_report.build_rows(reader, beside, results, start, end, tpm_quotas or {})
     report.callers = top_callers(insights or cloudwatch, start, end, stack_name=stack_name)
     report.get_metric_data_calls = reader.get_metric_data_calls
     report.list_metrics_calls = reader.list_metrics_calls
@@ -266,6 +276,9 @@ def format_report(report: Report) -> str:
               "ttft ms", "cost USD", "errors")  # fmt: skip
     rows = _model_rows(report)
     out += _table(header, rows) if rows else ["  (no chatbot metrics)"]
+    beside = f"{mc.NS_BEDROCK} beside the gateway's live answers; tokens: input, output, prompt-cache read"
+    out += ["", f"Bedrock vs gateway ({beside} and write; sum over the range)"]
+    out += bedrock_report.bedrock_lines(report.bedrock, _table)
     out += ["", "Top callers (Contributor Insights rules over the chatbot log group, sum over the range)"]
     out += top_caller_lines(report.callers)
     out += ["", f"LaunchDarkly AI Configs ({mc.NS_LAUNCHDARKLY})", *_ai_config_lines(report)]
@@ -298,6 +311,7 @@ def print_report(args: argparse.Namespace, cloudwatch: Any, insights: Any = None
         latest_hours=args.latest_hours,
         insights=insights,
         stack_name=args.stack_name,
+        tpm_quotas=bedrock_report.configured_quotas(args.cdk_json),
     )
     print(format_report(report))
     return 0

@@ -14,10 +14,13 @@ import argparse
 import math
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 from shared.env import NUMBER, base_url, shown
 from tools.top_callers import DEFAULT_STACK
+
+REPO = Path(__file__).resolve().parent.parent
 
 DESCRIPTION = "`python -m tools.report` (`make report ARGS=...`): the product's report from any CloudWatch."
 MAX_HOURS = 455 * 24  # CloudWatch keeps (hourly) data 455 days: nothing older can be read
@@ -66,6 +69,9 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--latest-hours", type=_hours, default=72.0, help="look-back for latest Perf levels")
     parser.add_argument("--endpoint-url", type=_endpoint, help="a CloudWatch endpoint, e.g. local moto")
     parser.add_argument("--stack-name", type=stack, default=DEFAULT_STACK, help="whose top-callers rules")
+    parser.add_argument(  # a missing or broken file only drops the quota shares (tools.bedrock_report)
+        "--cdk-json", type=Path, default=REPO / "cdk.json", help="the stack's config: its tpm quotas"
+    )
     return parser
 
 

@@ -31,6 +31,7 @@ from infra.constructs.alarm_kit import (
     slug,
 )
 from infra.constructs.answer_alarms import add_answer_alarms
+from infra.constructs.bedrock_alarms import add_bedrock_alarms
 from infra.constructs.caller_alarms import add_caller_alarms
 from infra.constructs.vendor_alarms import add_vendor_alarms
 from shared import metric_catalogue as mc
@@ -63,6 +64,7 @@ class Alarms(Construct):
             self._model_alarms(model)
         self._ceilings()
         add_answer_alarms(self, config)
+        add_bedrock_alarms(self, config)
         add_caller_alarms(self, config, top_callers, query_folder)
         add_vendor_alarms(self, config, dead_letter_queue)
 

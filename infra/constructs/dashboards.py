@@ -1,7 +1,8 @@
 """The CloudWatch dashboard: alarm status first, then the seed's four widgets with the chatbot's cost and
-errors, how live answers end (truncated, filtered), the callers rows, one row per vendor, collector
-health and the services under the product (widgets in dashboard_widgets.py, answer_widgets.py,
-caller_widgets.py, vendor_widgets.py and service_widgets.py)."""
+errors, how live answers end (truncated, filtered), Bedrock's own view of each model beside them, the
+callers rows, one row per vendor, collector health and the services under the product (widgets in
+dashboard_widgets.py, answer_widgets.py, bedrock_widgets.py, caller_widgets.py, vendor_widgets.py and
+service_widgets.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from constructs import Construct
 
 from infra.config import StackConfig
 from infra.constructs.answer_widgets import answer_rows
+from infra.constructs.bedrock_widgets import bedrock_rows
 from infra.constructs.caller_insights import CallerInsights
 from infra.constructs.caller_widgets import caller_rows
 from infra.constructs.dashboard_widgets import Row, chatbot_rows
@@ -59,6 +61,7 @@ class Dashboards(Construct):
         for row in (
             chatbot_rows(config)
             + answer_rows(config)
+            + bedrock_rows(config)
             + caller_rows(config, callers)
             + vendor_rows(config)
             + collector_rows()

@@ -67,6 +67,9 @@ def publish_token_metrics(record: AnswerRecord) -> None:
         _add(mc.CACHED_RESPONSES, 1 if record.cached else 0)
         _add(mc.RESPONSE_LATENCY, round(record.latency_ms, 3))
         if not record.cached:
+            # Live answers only: the side of the "Bedrock vs gateway" comparison that Bedrock also counts.
+            _add(mc.LIVE_INPUT_TOKENS, usage.input_tokens)
+            _add(mc.LIVE_OUTPUT_TOKENS, usage.output_tokens)
             if record.ttft_ms is not None:
                 _add(mc.TIME_TO_FIRST_TOKEN, round(record.ttft_ms, 3))
             if usage.cache_read_input_tokens is not None:

@@ -203,3 +203,41 @@ def test_given_a_chatbot_that_cannot_start_when_it_fails_before_our_code_then_th
         Statistics=["SampleCount"],
     )["Datapoints"]
     assert points == []
+
+
+def test_given_a_call_around_the_gateway_when_evaluated_then_untracked_usage_pages_with_exactly_its_tokens(
+    run: Any,
+) -> None:
+    from offline.demo_bedrock import BYPASS_MODEL, UNTRACKED_ALARM
+
+    result, _, _ = run
+    bypass = result.bedrock.bypass
+    untracked = {r.name.rsplit("-per-hour-", 1)[-1]: r for r in result.alarms if UNTRACKED_ALARM in r.name}
+
+    assert bypass.model_id == BYPASS_MODEL and bypass.tokens > 10_000
+    assert (untracked[BYPASS_MODEL].state, untracked[BYPASS_MODEL].values[-1]) == ("ALARM", bypass.tokens)
+    # Every other model: Bedrock counted what the gateway's live answers did, cached answers left out.
+    assert {m: (r.state, r.values[-1]) for m, r in untracked.items() if m != BYPASS_MODEL} == {
+        m: ("OK", 0) for m in MODELS if m != BYPASS_MODEL
+    }
+    assert {m: row.difference for m, row in result.report.bedrock.items()} == {
+        m: (bypass.tokens if m == BYPASS_MODEL else 0) for m in MODELS
+    }
+    (paged,) = [p["Alarm"] for p in result.pages if UNTRACKED_ALARM in p["Alarm"]["AlarmName"]]
+    assert paged["AlarmName"].endswith(BYPASS_MODEL)
+    assert "untracked-usage.md" in paged["AlarmDescription"]
+
+
+def test_given_the_runaway_loop_when_metered_by_bedrock_then_its_burst_nears_the_quota_and_trips_its_alarm(
+    run: Any,
+) -> None:
+    from offline.demo_bedrock import DEMO_TPM_QUOTAS
+    from offline.traffic import SONNET
+
+    result, _, _ = run
+    sonnet = result.report.bedrock[SONNET]
+
+    assert sonnet.quota == DEMO_TPM_QUOTAS[SONNET]
+    assert sonnet.quota_share is not None and 0.8 < sonnet.quota_share < 1.0  # approached, not reached
+    assert result.bedrock.quota_alarm is not None and result.bedrock.quota_alarm.state == "ALARM"
+    assert not any(mc.BEDROCK_ESTIMATED_TPM_QUOTA_USAGE.name in p["Alarm"]["AlarmName"] for p in result.pages)

@@ -13,6 +13,8 @@ A slow model is a delay before the response (`response_delay`), before the first
 (`first_token_delay`), between chunks (`chunk_delay`) and a pause mid-answer (`stall` after
 `stall_after_chunks`); each call records how many text chunks it sent and whether the client closed the
 connection before the stream ended (`Call.disconnected`), so a test sees the gateway stop reading.
+Every call it serves is also on its own meter (`meter`, tests/fakes/bedrock_meter.py), as Bedrock meters
+every call in AWS/Bedrock whoever makes it.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ import math
 import threading
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
 from tests.fakes import eventstream
+from tests.fakes.bedrock_meter import OK, SERVER_ERROR, THROTTLED, BedrockMeter, MeteredCall
 
 ANSWER = "answer"
 THROTTLE = "throttle"
@@ -71,6 +75,7 @@ class _State:
     markers: dict[str, Behavior] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    meter: BedrockMeter = field(default_factory=BedrockMeter)
 
 
 def default_answer(prompt: str) -> str:
@@ -108,8 +113,11 @@ class _Handler(BaseHTTPRequestHandler):
         model_id = unquote(parts[2])
         body = json.loads(raw or b"{}")
         behavior, call = self.server.next_behavior(model_id, body)
+        meter, arrival = self.server.state.meter, self.server.state.meter.now()
         if behavior.response_delay:
             time.sleep(behavior.response_delay)
+        if behavior.kind in (THROTTLE, QUOTA):  # refused before processing: a throttle, not an invocation
+            meter.record(MeteredCall(model_id, arrival, THROTTLED))
         if behavior.kind == THROTTLE:
             headers = {"x-amz-retry-after": str(behavior.retry_after_ms)} if behavior.retry_after_ms else {}
             message = "Too many requests, please wait before trying again."
@@ -119,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, "ServiceQuotaExceededException", "Too many tokens, please wait.")
             return
         try:
-            self._stream(body, behavior, call)
+            self._stream(body, behavior, MeteredCall(model_id, arrival, OK), call)
         except (BrokenPipeError, ConnectionResetError):  # the client stopped reading and closed
             call.disconnected = True
             self.close_connection = True
@@ -139,19 +147,83 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
-    def _stream(self, body: dict[str, Any], behavior: Behavior, call: Call) -> None:
-        prompt = _prompt_of(body)
-        text = behavior.text if behavior.text is not None else default_answer(prompt)
+    def _stream(self, body: dict[str, Any], behavior: Behavior, metered: MeteredCall, call: Call) -> None:
+        """Answer the stream and meter the call once, however it ends."""
+        started = time.perf_counter()
+        first_token: list[float] = []
+        settled: list[str] = []
+
+        def settle(outcome: str) -> None:
+            # Called before the usage goes out, so no client can read an answer the meter has not counted.
+            if settled:
+                return
+            settled.append(outcome)
+            meter = self.server.state.meter
+            if outcome == SERVER_ERROR:  # no usage reported: an accepted request that failed at Bedrock
+                meter.record(replace(metered, outcome=SERVER_ERROR))
+                return
+            usage, now = self._usage(body, behavior), time.perf_counter()
+            meter.record(
+                replace(
+                    metered,
+                    input_tokens=usage["inputTokens"],
+                    output_tokens=usage["outputTokens"],
+                    cache_read_input_tokens=usage.get("cacheReadInputTokens"),
+                    cache_write_input_tokens=usage.get("cacheWriteInputTokens"),
+                    latency_ms=(now - started) * 1000,
+                    ttft_ms=((first_token[0] if first_token else now) - started) * 1000,
+                )
+            )
+
+        try:
+            self._answer(body, behavior, started, first_token, settle, call)
+        except (BrokenPipeError, ConnectionResetError):
+            settle(OK)  # the client left mid-stream: Bedrock still generated the answer and counts it
+            raise
+        finally:
+            settle(SERVER_ERROR)  # a stream error or a dropped connection: no usage was reported
+
+    @staticmethod
+    def _answer_text(body: dict[str, Any], behavior: Behavior) -> tuple[str, str]:
+        text = behavior.text if behavior.text is not None else default_answer(_prompt_of(body))
         max_tokens = (body.get("inferenceConfig") or {}).get("maxTokens")
-        stop_reason = behavior.stop_reason
         if max_tokens is not None and math.ceil(len(text) / 4) > max_tokens:
-            text, stop_reason = text[: max_tokens * 4], "max_tokens"
+            return text[: max_tokens * 4], "max_tokens"
+        return text, behavior.stop_reason
+
+    def _usage(self, body: dict[str, Any], behavior: Behavior) -> dict[str, int]:
+        """The usage the metadata event reports (and the meter counts)."""
+        text, _ = self._answer_text(body, behavior)
+        usage: dict[str, int] = {
+            "inputTokens": behavior.input_tokens
+            if behavior.input_tokens is not None
+            else max(1, math.ceil(len(_prompt_of(body)) / 4) + 7),
+            "outputTokens": behavior.output_tokens
+            if behavior.output_tokens is not None
+            else max(1, math.ceil(len(text) / 4)),
+        }
+        usage["totalTokens"] = usage["inputTokens"] + usage["outputTokens"]
+        if behavior.cache_read_input_tokens is not None:
+            usage["cacheReadInputTokens"] = behavior.cache_read_input_tokens
+        if behavior.cache_write_input_tokens is not None:
+            usage["cacheWriteInputTokens"] = behavior.cache_write_input_tokens
+        return usage
+
+    def _answer(
+        self,
+        body: dict[str, Any],
+        behavior: Behavior,
+        started: float,
+        first_token: list[float],
+        settle: Callable[[str], None],
+        call: Call,
+    ) -> None:
+        text, stop_reason = self._answer_text(body, behavior)
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.amazon.eventstream")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("x-amzn-RequestId", f"fake-{time.monotonic_ns()}")
         self.end_headers()
-        started = time.perf_counter()
         self._chunk(eventstream.event("messageStart", {"p": "abcd", "role": "assistant"}))
         if behavior.first_token_delay:
             time.sleep(behavior.first_token_delay)
@@ -167,7 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
                 frame = eventstream.with_bad_crc(frame)
             self._chunk(frame)
             call.chunks_sent += 1
+            first_token[:] = first_token or [time.perf_counter()]
             if behavior.kind == STREAM_ERROR and index == len(pieces) // 2:
+                settle(SERVER_ERROR)
                 error = {
                     "message": "The model stream failed.",
                     "originalStatusCode": 500,
@@ -177,25 +251,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
                 return
             if behavior.kind == DROP and index == len(pieces) // 2:
+                settle(SERVER_ERROR)
                 self.close_connection = True
                 self.wfile.flush()
                 self.connection.shutdown(2)
                 return
         self._chunk(eventstream.event("contentBlockStop", {"contentBlockIndex": 0, "p": "ab"}))
         self._chunk(eventstream.event("messageStop", {"p": "abc", "stopReason": stop_reason}))
-        usage: dict[str, int] = {
-            "inputTokens": behavior.input_tokens
-            if behavior.input_tokens is not None
-            else max(1, math.ceil(len(prompt) / 4) + 7),
-            "outputTokens": behavior.output_tokens
-            if behavior.output_tokens is not None
-            else max(1, math.ceil(len(text) / 4)),
-        }
-        usage["totalTokens"] = usage["inputTokens"] + usage["outputTokens"]
-        if behavior.cache_read_input_tokens is not None:
-            usage["cacheReadInputTokens"] = behavior.cache_read_input_tokens
-        if behavior.cache_write_input_tokens is not None:
-            usage["cacheWriteInputTokens"] = behavior.cache_write_input_tokens
+        usage = self._usage(body, behavior)
+        settle(OK)
         latency = max(1, round((time.perf_counter() - started) * 1000))
         self._chunk(
             eventstream.event("metadata", {"metrics": {"latencyMs": latency}, "p": "a", "usage": usage})
@@ -244,6 +308,11 @@ class FakeBedrock:
     def calls(self) -> list[Call]:
         return list(self._server.state.calls)
 
+    @property
+    def meter(self) -> BedrockMeter:
+        """Bedrock's own count of every call this fake served (whoever made it)."""
+        return self._server.state.meter
+
     def script(self, model_id: str, *behaviors: Behavior) -> None:
         """The next requests for `model_id` get these behaviours, in order."""
         with self._server.state.lock:
@@ -264,6 +333,7 @@ class FakeBedrock:
             self._server.state.scripts.clear()
             self._server.state.defaults.clear()
             self._server.state.calls.clear()
+        self._server.state.meter.reset()
 
     def start(self) -> FakeBedrock:
         self._thread.start()

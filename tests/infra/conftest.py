@@ -46,6 +46,13 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     },
     # The service alarms read their own thresholds (names carry them).
     "service_alarms": {"api_5xx_rate_percent": 2, "function_duration_percent_of_timeout": 90},
+    # A quota for one model only (the other gets no quota alarm), and thresholds other than the defaults.
+    "bedrock": {
+        "tpm_quotas": {"global.anthropic.claude-sonnet-4-5-20250929-v1:0": 150000},
+        "quota_alarm_percent": 90,
+        "untracked_margin_percent": 25,
+        "untracked_min_tokens": 50000,
+    },
     "collectors": {
         "launchdarkly": {"ai_config_keys": ["support-bot"], "environment_keys": ["production", "staging"]},
         "flashback": {"llm_ids": ["llm-1", "llm-2"], "schedule_minutes": 30},

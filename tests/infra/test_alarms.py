@@ -53,7 +53,11 @@ def test_given_default_config_when_synthesized_then_exactly_the_expected_alarms_
             "ResponseLatency-p99-above-20000ms",
             "CacheHitRate-below-10pct",
             "ModelErrors-rate-above-5pct",
+            "Bedrock-UntrackedTokens-above-10pct-and-10000-per-hour",
         )
+    } | {
+        f"{P}Bedrock-EstimatedTPMQuotaUsage-above-80pct-of-{DEFAULTS['bedrock']['tpm_quotas'][model]}-tpm-{model}"
+        for model in MODELS
     } | {
         f"{P}TotalTokens-all-models-above-2000000-per-hour",
         f"{P}EstimatedCost-all-models-above-5USD-per-hour",

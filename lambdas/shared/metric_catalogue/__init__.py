@@ -10,6 +10,7 @@ the submodules only divide the definitions by who writes them:
 
 - `core`: units, `MetricDef`, namespaces, dimension names, collector sources;
 - `token_usage`: AIGateway/TokenUsage, the chatbot's EMF metrics and the callers' limits;
+- `bedrock`: AWS/Bedrock, what Bedrock itself publishes (read beside TokenUsage, never written);
 - `vendors`: AIGateway/Collectors (run health), LaunchDarkly, LaunchDarkly usage, Flashback and the
   contract's named Perf metrics;
 - `perf_fields`: the Perf collector's field table (`PERF_FIELDS`), which extends the named Perf metrics;
@@ -22,6 +23,22 @@ import it on the hot path.
 
 from __future__ import annotations
 
+from shared.metric_catalogue.bedrock import (
+    BEDROCK_CACHE_READ_INPUT_TOKEN_COUNT,
+    BEDROCK_CACHE_WRITE_INPUT_TOKEN_COUNT,
+    BEDROCK_ESTIMATED_TPM_QUOTA_USAGE,
+    BEDROCK_INPUT_TOKEN_COUNT,
+    BEDROCK_INVOCATION_CLIENT_ERRORS,
+    BEDROCK_INVOCATION_LATENCY,
+    BEDROCK_INVOCATION_SERVER_ERRORS,
+    BEDROCK_INVOCATION_THROTTLES,
+    BEDROCK_INVOCATIONS,
+    BEDROCK_METRICS,
+    BEDROCK_OUTPUT_TOKEN_COUNT,
+    BEDROCK_TIME_TO_FIRST_TOKEN,
+    NS_BEDROCK,
+    TOKEN_PAIRS,
+)
 from shared.metric_catalogue.core import (
     COLLECTOR_NAMESPACES,
     DIM_AI_CONFIG_KEY,
@@ -99,6 +116,8 @@ from shared.metric_catalogue.token_usage import (
     INPUT_TOKENS,
     LIMIT_CHECK_ERRORS,
     LIMIT_REJECTIONS,
+    LIVE_INPUT_TOKENS,
+    LIVE_OUTPUT_TOKENS,
     MODEL_ERRORS,
     OUTPUT_TOKENS,
     PROP_CALLER,
@@ -146,6 +165,18 @@ __all__ = [
     "API_COUNT",
     "API_INTEGRATION_LATENCY",
     "API_LATENCY",
+    "BEDROCK_CACHE_READ_INPUT_TOKEN_COUNT",
+    "BEDROCK_CACHE_WRITE_INPUT_TOKEN_COUNT",
+    "BEDROCK_ESTIMATED_TPM_QUOTA_USAGE",
+    "BEDROCK_INPUT_TOKEN_COUNT",
+    "BEDROCK_INVOCATIONS",
+    "BEDROCK_INVOCATION_CLIENT_ERRORS",
+    "BEDROCK_INVOCATION_LATENCY",
+    "BEDROCK_INVOCATION_SERVER_ERRORS",
+    "BEDROCK_INVOCATION_THROTTLES",
+    "BEDROCK_METRICS",
+    "BEDROCK_OUTPUT_TOKEN_COUNT",
+    "BEDROCK_TIME_TO_FIRST_TOKEN",
     "CACHED_RESPONSES",
     "CACHE_ERRORS",
     "CACHE_READ_INPUT_TOKENS",
@@ -201,12 +232,15 @@ __all__ = [
     "LD_USAGE_SERIES",
     "LIMIT_CHECK_ERRORS",
     "LIMIT_REJECTIONS",
+    "LIVE_INPUT_TOKENS",
+    "LIVE_OUTPUT_TOKENS",
     "MODEL_ERRORS",
     "NS_AWS_API_GATEWAY",
     "NS_AWS_DYNAMODB",
     "NS_AWS_LAMBDA",
     "NS_AWS_SCHEDULER",
     "NS_AWS_SQS",
+    "NS_BEDROCK",
     "NS_COLLECTORS",
     "NS_FLASHBACK",
     "NS_LAUNCHDARKLY",
@@ -243,6 +277,7 @@ __all__ = [
     "SOURCE_PERF",
     "SQS_MESSAGES_VISIBLE",
     "TIME_TO_FIRST_TOKEN",
+    "TOKEN_PAIRS",
     "TOKEN_USAGE_METRICS",
     "TOTAL_TOKENS",
     "TRUNCATED_ANSWERS",
@@ -282,7 +317,8 @@ def metric_by_name(namespace: str, name: str) -> MetricDef:
 
 
 def all_metrics() -> tuple[MetricDef, ...]:
-    """Every fixed metric definition (usage series are per path, see LD_USAGE_SERIES)."""
+    """Every fixed metric definition (usage series are per path, see LD_USAGE_SERIES), AWS/Bedrock's
+    included: the product reads those, so their names live here too."""
     return (
         TOKEN_USAGE_METRICS
         + CALLER_METRICS
@@ -290,6 +326,7 @@ def all_metrics() -> tuple[MetricDef, ...]:
         + tuple(LD_AI_CONFIG_FIELDS.values())
         + tuple(FLASHBACK_FIELDS.values())
         + _NAMED_PERF_METRICS
+        + BEDROCK_METRICS
     )
 
 

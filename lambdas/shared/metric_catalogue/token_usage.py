@@ -88,6 +88,20 @@ FILTERED_ANSWERS = _token(
     "content_filtered), 0 per other live answer: Average = filtered rate",
     'gen_ai.response.finish_reasons ("content_filter")',
 )
+# Live answers only (no cached answer's estimate): the gateway's side of "Bedrock's own view beside ours".
+# Like Bedrock's InputTokenCount, ConverseStream's usage.inputTokens leaves prompt-cache reads and writes
+# out (they are CacheRead/CacheWriteInputTokens): see shared.metric_catalogue.bedrock.TOKEN_PAIRS.
+LIVE_INPUT_TOKENS = _token(
+    "LiveInputTokens",
+    Unit.COUNT,
+    "ConverseStream metadata.usage.inputTokens of live answers only (prompt-cache tokens excluded); "
+    "SampleCount = live answers",
+)
+LIVE_OUTPUT_TOKENS = _token(
+    "LiveOutputTokens",
+    Unit.COUNT,
+    "ConverseStream metadata.usage.outputTokens of live answers only",
+)
 
 TOKEN_USAGE_METRICS: tuple[MetricDef, ...] = (
     INPUT_TOKENS,
@@ -103,6 +117,8 @@ TOKEN_USAGE_METRICS: tuple[MetricDef, ...] = (
     CACHE_ERRORS,
     TRUNCATED_ANSWERS,
     FILTERED_ANSWERS,
+    LIVE_INPUT_TOKENS,
+    LIVE_OUTPUT_TOKENS,
 )
 
 

@@ -138,8 +138,10 @@ def test_given_a_bill_when_totalled_then_the_sum_of_its_lines_and_daily_series_p
     bill = cost.monthly_bill(_variant(), cost.Observed(perf_series={"DailyCalls": 1}), emf_bytes=1000)
     assert bill.total == pytest.approx(sum(usd for _, _, usd in bill.lines))
     series_line = bill.lines[0]
-    # 3 x (13 + 3 callers' metrics) TokenUsage - 1 unpriced EstimatedCost + 240 LD + 8 Flashback + 12
-    # health, and 3 daily series at 1/24 (Perf DailyCalls, and total-mau's assumed 2 series)
+    # 3 x (15 + 3 callers' metrics) TokenUsage (the 15 include TruncatedAnswers, FilteredAnswers and the
+    # live-only LiveInputTokens and LiveOutputTokens) - 1 unpriced EstimatedCost + 240 LD + 8 Flashback + 12
+    # health, and 3 daily series at 1/24 (Perf DailyCalls, and total-mau's assumed 2 series); AWS/Bedrock's
+    # metrics bill nothing
     daily = 1 + cost.ASSUMED_USAGE_SERIES_PER_PATH
     expected = (3 * (13 + 3) - 1 + 240 + 8 + 12 + daily / 24) * prices.CUSTOM_METRIC_MONTH
     assert series_line[2] == pytest.approx(expected)
@@ -222,3 +224,43 @@ def test_given_the_stacks_kms_keys_when_billed_then_each_costs_a_dollar_a_month(
     (line,) = [line for line in bill.lines if line[0] == "KMS keys"]
     assert line[2] == pytest.approx(2 * prices.KMS_KEY_MONTH) == 2.0
     assert line[1].startswith("2 customer-managed")
+
+
+@pytest.mark.parametrize(
+    ("graphed", "paid"),
+    [((40,), 0), ((120,), 1), ((10, 10, 10, 10), 1), ((120, 10, 10, 10), 1), ((51, 51), 2)],
+)
+def test_given_dashboards_and_what_they_graph_when_billed_then_only_the_free_tiers_three_of_50_are_free(
+    graphed: tuple[int, ...], paid: int
+) -> None:
+    variant = _variant(dashboards=len(graphed), dashboard_metrics=graphed)
+
+    bill = cost.monthly_bill(variant, cost.Observed(), emf_bytes=1000)
+
+    assert cost_alarms.paid_dashboards(graphed) == paid
+    assert bill.usd("dashboards") == pytest.approx(paid * prices.DASHBOARD_MONTH)
+
+
+def test_given_the_bedrock_alarms_when_billed_then_their_metrics_bill_though_aws_bedrock_is_free() -> None:
+    from shared import metric_catalogue as mc
+
+    def stat(metric_id: str, metric: mc.MetricDef) -> dict[str, Any]:
+        definition = {"MetricName": metric.name, "Namespace": metric.namespace}
+        return {"Id": metric_id, "MetricStat": {"Metric": definition, "Period": 3600}}
+
+    untracked = {
+        "Metrics": [{"Id": "untracked", "Expression": "IF(...)"}]
+        + [stat(f"b{i}", bedrock) for i, (bedrock, _) in enumerate(mc.TOKEN_PAIRS)]
+        + [stat(f"g{i}", gateway) for i, (_, gateway) in enumerate(mc.TOKEN_PAIRS)]
+    }
+    quota_use = mc.BEDROCK_ESTIMATED_TPM_QUOTA_USAGE
+    quota = {"Namespace": quota_use.namespace, "MetricName": quota_use.name, "Period": 60}
+    other = {"Namespace": mc.NS_TOKEN_USAGE, "MetricName": mc.TOTAL_TOKENS.name, "Period": 300}
+
+    bill = cost.monthly_bill(_variant(alarms=(untracked, quota, other)), cost.Observed(), emf_bytes=1000)
+    series = cost.series_inventory(_variant(), cost.Observed())
+
+    assert bill.bedrock_alarms == {"metric math": (1, 8), "standard": (1, 1)}
+    nine_metrics = 9 * prices.STANDARD_ALARM_METRIC_MONTH
+    assert cost_alarms.alarm_cost(bill.bedrock_alarms) == pytest.approx(nine_metrics)
+    assert not any(namespace == mc.NS_BEDROCK for namespace, _ in series)  # vended: no custom series

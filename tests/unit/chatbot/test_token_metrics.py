@@ -42,6 +42,7 @@ def test_given_live_answer_when_published_then_every_live_metric_with_contract_u
         *(mc.INPUT_TOKENS, mc.OUTPUT_TOKENS, mc.TOTAL_TOKENS, mc.CACHED_RESPONSES, mc.RESPONSE_LATENCY),
         *(mc.TIME_TO_FIRST_TOKEN, mc.CACHE_READ_INPUT_TOKENS, mc.CACHE_WRITE_INPUT_TOKENS, mc.ESTIMATED_COST),
         *(mc.TRUNCATED_ANSWERS, mc.FILTERED_ANSWERS),
+        *(mc.LIVE_INPUT_TOKENS, mc.LIVE_OUTPUT_TOKENS),
     ]
     assert units == {m.name: m.unit.value for m in expected}
     assert (doc["InputTokens"], doc["OutputTokens"], doc["TotalTokens"]) == ([120.0], [30.0], [150.0])
@@ -61,6 +62,20 @@ def test_given_cached_answer_when_published_then_no_ttft_no_cost(capsys: pytest.
     assert _names(doc) == {"InputTokens", "OutputTokens", "TotalTokens", "CachedResponses", "ResponseLatency"}
     assert doc["CachedResponses"] == [1.0]
     assert doc["Cached"] is True
+
+
+def test_given_live_and_cached_answers_when_published_then_only_live_ones_feed_the_live_series(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The gateway's side of the Bedrock comparison: Converse's usage as reported (prompt-cache tokens
+    apart, as in Bedrock's InputTokenCount), and nothing from a cached answer's estimate."""
+    live = _publish(capsys, AnswerRecord("m-1", "r", False, 9.0, Usage(40, 12, cache_read_input_tokens=512)))
+    cached = _publish(capsys, AnswerRecord("m-1", "r", True, 1.0, Usage(40, 12, estimated=True)))
+
+    assert (live[mc.LIVE_INPUT_TOKENS.name], live[mc.LIVE_OUTPUT_TOKENS.name]) == ([40.0], [12.0])
+    assert live[mc.CACHE_READ_INPUT_TOKENS.name] == [512.0]
+    assert {mc.LIVE_INPUT_TOKENS.name, mc.LIVE_OUTPUT_TOKENS.name}.isdisjoint(_names(cached))
+    assert cached[mc.INPUT_TOKENS.name] == [40.0]  # the estimate still counts in the all-answers series
 
 
 def test_given_failed_request_when_published_then_model_errors_only(

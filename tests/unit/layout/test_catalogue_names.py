@@ -22,7 +22,7 @@ CATALOGUE = Path("lambdas", "shared", "metric_catalogue")
 # API Gateway's `Count` is also CloudWatch's unit and Contributor Insights' AggregateOn value: a word,
 # not only a metric name, so it is not looked for.
 AMBIGUOUS = frozenset({mc.API_COUNT.name})
-NAMESPACES = frozenset({mc.NS_TOKEN_USAGE, *mc.COLLECTOR_NAMESPACES, *mc.SERVICE_NAMESPACES})
+NAMESPACES = frozenset({mc.NS_TOKEN_USAGE, *mc.COLLECTOR_NAMESPACES, *mc.SERVICE_NAMESPACES, mc.NS_BEDROCK})
 METRIC_NAMES = frozenset(
     {metric.name for metric in (*mc.all_metrics(), *mc.collector_metrics())}
     | {metric.name for metric in mc.service_metrics()} - AMBIGUOUS

@@ -143,7 +143,7 @@ def test_given_a_bill_when_totalled_then_the_sum_of_its_lines_and_daily_series_p
     # health, and 3 daily series at 1/24 (Perf DailyCalls, and total-mau's assumed 2 series); AWS/Bedrock's
     # metrics bill nothing
     daily = 1 + cost.ASSUMED_USAGE_SERIES_PER_PATH
-    expected = (3 * (13 + 3) - 1 + 240 + 8 + 12 + daily / 24) * prices.CUSTOM_METRIC_MONTH
+    expected = (3 * (15 + 3) - 1 + 240 + 8 + 12 + daily / 24) * prices.CUSTOM_METRIC_MONTH
     assert series_line[2] == pytest.approx(expected)
     emf = next(usd for item, _, usd in bill.lines if item.startswith("EMF"))
     assert emf == pytest.approx(1000 * cost.CHAT_REQUESTS_PER_MONTH / 1e9 * prices.LOGS_INGESTION_PER_GB)

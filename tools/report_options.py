@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 DESCRIPTION = "`python -m tools.report` (`make report ARGS=...`): the product's report from any CloudWatch."
 MAX_HOURS = 455 * 24  # CloudWatch keeps (hourly) data 455 days: nothing older can be read
+MIN_HOURS = 1 / 60  # CloudWatch's shortest standard period: a shorter range is an empty (or refused) query
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}", re.ASCII)  # us-east-1, ap-southeast-2, us-gov-west-1
 STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}", re.ASCII)  # CloudFormation's rule
 
@@ -31,9 +32,9 @@ STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}", re.ASCII)  # CloudFormat
 def _hours(text: str) -> float:
     raw = text.strip()
     value = float(raw) if NUMBER.fullmatch(raw) else math.nan
-    if not (math.isfinite(value) and 0 < value <= MAX_HOURS):
+    if not (math.isfinite(value) and MIN_HOURS <= value <= MAX_HOURS):
         raise argparse.ArgumentTypeError(
-            f"must be a number of hours above 0 and at most {MAX_HOURS} (CloudWatch keeps data 455 days), "
+            f"must be a number of hours from 1/60 (a minute) to {MAX_HOURS} (CloudWatch keeps 455 days), "
             f"got {shown(text)}"
         )
     return value

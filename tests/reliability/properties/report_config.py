@@ -3,8 +3,8 @@ prints the report (exit 0), refuses an option with a message naming it (argparse
 or says clearly that CloudWatch could not be read (exit 1); never a traceback.
 
 The oracle below is written from the options' documented meaning, not from the code:
-- `--hours`, `--latest-hours`: a finite decimal number of hours above 0 and at most 10,920 (CloudWatch keeps
-  data 455 days);
+- `--hours`, `--latest-hours`: a finite decimal number of hours from 1/60 (a minute) to 10,920
+  (CloudWatch keeps data 455 days);
 - `--region`: an AWS region name (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`, ...);
 - `--endpoint-url`: `https://host[:port][/path]`, or `http://` to a loopback host (moto on this machine);
 - `--stack-name`: a CloudFormation stack name (a letter, then up to 127 letters, digits and hyphens);
@@ -46,7 +46,7 @@ def _loopback(host: str) -> bool:
 def valid(option: str, value: str) -> bool:
     text = value.strip()
     if option in ("--hours", "--latest-hours"):
-        return bool(NUMBER.fullmatch(text)) and 0 < float(text) <= MAX_HOURS
+        return bool(NUMBER.fullmatch(text)) and 1 / 60 <= float(text) <= MAX_HOURS
     if option == "--region":
         return bool(REGION.fullmatch(text))
     if option == "--stack-name":

@@ -17,6 +17,8 @@ from tools import report
         ("--hours", "inf"),  # was: OverflowError
         ("--hours", "-5"),  # was: StopIteration
         ("--hours", "0"),  # was: an empty report
+        ("--hours", "2.2e-311"),  # was: StartTime = EndTime, refused by CloudWatch (found by hypothesis)
+        ("--latest-hours", "0.01"),  # under a minute: no period of CloudWatch fits
         ("--hours", "1e9"),  # was: OverflowError (date value out of range)
         ("--latest-hours", "nan"),  # was: silently ignored
         ("--region", "not a region"),  # was: InvalidRegionError

@@ -18,7 +18,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 # demo compiled each module of boto3, moto and aws-cdk-lib again (about 10 s per process).
 unexport PYTHONDONTWRITEBYTECODE
 # The CLI (2.1148) otherwise sends telemetry to cdk-cli-telemetry.us-east-1.api.aws on every command, synth
-# included: `make test` (which synthesizes in `make scan`) must not reach beyond loopback.
+# included: `make test` (its CLI synth test) and `make scan` must not reach beyond loopback.
 export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: install test lint typecheck docs scan demo report synth deploy destroy bench reliability clean
@@ -77,11 +77,12 @@ scan: install
 		"(synth $$((synthesized - start)) s, then checkov $$((checked - synthesized)) s)"; \
 	test $$checkov_rc -eq 0 -a $$bandit_rc -eq 0
 
-# ruff, mypy, the docs build and the scanners (`make scan`) run in the background while pytest runs on
+# ruff, mypy and the docs build run in the background while pytest runs on
 # pytest-xdist workers; tests that share a fixture stay on one worker (tests/conftest.py). One worker more
 # than cores: about 30% of the suite's serial time is spent waiting on loopback servers and timeouts. More
 # than 8 gain nothing (the longest unit takes about a minute). pytest prints live; the others' output goes
-# to a log each, printed after it, so nothing interleaves. The target fails if any of the five does (pytest
+# to a log each, printed after it, so nothing interleaves. The scanners run inside pytest, on the templates tests/infra synthesizes anyway
+# (tests/infra/test_scanners.py): one synth less than `make scan`. The target fails if any of the four does (pytest
 # exits 5 when it collects no test: a failure too). `make test PYTEST_WORKERS=0` runs the suite serially.
 PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
@@ -90,16 +91,13 @@ test: install
 	$(BIN)/ruff check . >"$$logs/ruff" 2>&1 & ruff=$$!; \
 	$(BIN)/mypy lambdas infra tools offline bench >"$$logs/mypy" 2>&1 & mypy=$$!; \
 	$(MKDOCS_BUILD) >"$$logs/docs" 2>&1 & docs=$$!; \
-	$(MAKE) --no-print-directory scan >"$$logs/scan" 2>&1 & scan=$$!; \
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --maxprocesses 8; pytest_rc=$$?; \
-	wait $$ruff; ruff_rc=$$?; wait $$mypy; mypy_rc=$$?; wait $$docs; docs_rc=$$?; wait $$scan; scan_rc=$$?; \
+	wait $$ruff; ruff_rc=$$?; wait $$mypy; mypy_rc=$$?; wait $$docs; docs_rc=$$?; \
 	echo "--- ruff check (exit $$ruff_rc)"; cat "$$logs/ruff"; \
 	echo "--- mypy (exit $$mypy_rc)"; cat "$$logs/mypy"; \
 	echo "--- mkdocs build --strict (exit $$docs_rc)"; cat "$$logs/docs"; \
-	echo "--- make scan: checkov, bandit (exit $$scan_rc)"; cat "$$logs/scan"; \
-	echo "--- pytest exit $$pytest_rc, ruff exit $$ruff_rc, mypy exit $$mypy_rc, docs exit $$docs_rc," \
-		"scan exit $$scan_rc"; \
-	test $$pytest_rc -eq 0 -a $$ruff_rc -eq 0 -a $$mypy_rc -eq 0 -a $$docs_rc -eq 0 -a $$scan_rc -eq 0
+	echo "--- pytest exit $$pytest_rc, ruff exit $$ruff_rc, mypy exit $$mypy_rc, docs exit $$docs_rc"; \
+	test $$pytest_rc -eq 0 -a $$ruff_rc -eq 0 -a $$mypy_rc -eq 0 -a $$docs_rc -eq 0
 
 demo: install
 	$(PY) -m offline.demo

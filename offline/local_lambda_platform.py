@@ -176,9 +176,9 @@ class LocalLambdaPlatform:
         else:  # a function error, or a response API Gateway cannot use
             error = error or "Runtime.InvalidResponse: the function returned no statusCode"
             status, body = 500, json.dumps(INTERNAL_SERVER_ERROR)
-        function = {mc.LAMBDA_INVOCATIONS: 1.0, mc.LAMBDA_ERRORS: float(error is not None),
+        recorded = {mc.LAMBDA_INVOCATIONS: 1.0, mc.LAMBDA_ERRORS: float(error is not None),
                     mc.LAMBDA_DURATION: duration_ms}  # fmt: skip
-        self._record(received_at, status, function, duration_ms)
+        self._record(received_at, status, recorded, duration_ms)
         return self._answered(Invocation(status, body, error, duration_ms, received_at))
 
     def _answered(self, invocation: Invocation) -> Invocation:

@@ -216,9 +216,11 @@ def bandit_entry(output: str, returncode: int) -> Entry:
     issues = [f"{r['test_id']} {r['filename']}:{r['line_number']} {r['issue_text']}" for r in data["results"]]
     errors = [f"{e.get('filename')}: {e.get('reason')}" for e in data.get("errors", [])]
     broken = len(issues) + len(errors)
+    exempted = int(totals.get("nosec", 0)) + int(totals.get("skipped_tests", 0))
     figure = (
         f"bandit: {files} files ({totals.get('loc', 0)} lines) scanned, {len(issues)} issues, "
-        f"{totals.get('nosec', 0)} # nosec exemptions (each with its reason on its line)"
+        f"{exempted} findings exempted on their line "
+        "(`# nosec`, each with its reason)"
     )
     detail = (
         f"  {'ok' if not broken else 'FAILED':6}    {SCANNERS:20} {'bandit (lambdas, infra)':52} files "

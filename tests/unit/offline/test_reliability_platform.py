@@ -146,7 +146,7 @@ def test_given_bandit_reports_then_files_are_inputs_and_each_issue_is_broken() -
     clean, found = rp.bandit_entry(_bandit([]), 0), rp.bandit_entry(_bandit([issue]), 1)
 
     assert (clean.inputs, clean.broken) == (2, 0)
-    assert clean.figures[0].startswith("bandit: 2 files (900 lines) scanned, 0 issues")
+    assert clean.figures[0].startswith("bandit: 2 files (900 lines) scanned, 0 issues, 0 findings exempted")
     assert (found.inputs, found.broken) == (2, 1)
     assert "issue: B602 infra/b.py:7 shell=True" in found.detail
 

@@ -11,12 +11,14 @@ handlers run unchanged. Where moto stops short of CloudWatch, a stand-in here do
 - `local_contributor_insights`: GetInsightRuleReport answered from the EMF lines;
 - `alarm_eval`, `alarm_notify`: the template's alarms evaluated, and a breaching one paged through SNS;
 - `local_lambda_platform`: what Lambda and API Gateway record about an invocation (`AWS/Lambda`,
-  `AWS/ApiGateway`), even one whose handler cannot be imported;
+  `AWS/ApiGateway`), even one whose handler cannot be imported, and the platform's own failures
+  (throttle, timeout, an API that cannot invoke the function);
 - `emf`: the EMF documents a call printed;
 - `demo` (`make demo`) with `traffic`, `demo_callers`, `demo_collectors`, `demo_limits`, `demo_outage`
   and `dashboard_png`;
 - `report`: the product's report (`tools.report`) with its top callers from a file of EMF lines;
-- `reliability` (`make reliability`): every property and fault scenario of tests/reliability, measured.
+- `reliability` (`make reliability`): every property and fault scenario of tests/reliability, measured,
+  with its row sources (`reliability_rows`; `reliability_platform`: the service alarms and scanners).
 
 Nothing here ships: the Lambdas and the stack never import it (tests/unit/layout/test_layering.py).
 """

@@ -15,6 +15,7 @@ minute it fired (alarm_notify.page), like the caller alarm of demo_limits.py.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 from offline.alarm_eval import AlarmEvaluator, AlarmResult
 from offline.alarm_notify import page
 from offline.emf import capture_emf
-from offline.local_lambda_platform import Invocation, LocalLambdaPlatform
+from offline.local_lambda_platform import DEFAULT_TIMEOUT_SECONDS, Invocation, LocalLambdaPlatform
 from offline.template_resources import TemplateResources
 from offline.traffic import QUESTIONS, chat_event
 from tests.support import FakeLambdaContext
@@ -79,7 +80,7 @@ def _dimension_values(props: dict[str, Any]) -> set[str]:
     return {str(d["Value"]) for d in dimensions}
 
 
-def _watching(resources: TemplateResources, names: set[str]) -> list[dict[str, Any]]:
+def watching(resources: TemplateResources, names: set[str]) -> list[dict[str, Any]]:
     """The template's alarms (resolved) on the metrics of the chatbot function or the HTTP API."""
     alarms = (
         resources.resolve(a["Properties"]) for a in resources.of_type("AWS::CloudWatch::Alarm").values()
@@ -87,50 +88,90 @@ def _watching(resources: TemplateResources, names: set[str]) -> list[dict[str, A
     return [props for props in alarms if _dimension_values(props) & names]
 
 
-def outage_story(
-    cloudwatch: Any, sns: Any, resources: TemplateResources, region: str, *, replay_start: datetime
-) -> OutageStory:
-    """Replay the outage before `replay_start`, step the alarms through it and page those that fire."""
-    function_id = next(
-        lid
+def chatbot_platform(cloudwatch: Any, resources: TemplateResources) -> LocalLambdaPlatform:
+    """The platform stand-in for the template's chatbot function behind its HTTP API (names resolved as
+    the template's alarms resolve them, the function's own Timeout)."""
+    function_id, function = next(
+        (lid, r["Properties"])
         for lid, r in resources.of_type("AWS::Lambda::Function").items()
         if r["Properties"].get("Handler") == CHATBOT_HANDLER
     )
     api_id = next(iter(resources.of_type("AWS::ApiGatewayV2::Api")))
-    function_name = str(resources.resolve({"Ref": function_id}))
-    api = str(resources.resolve({"Ref": api_id}))
-    platform = LocalLambdaPlatform(
-        cloudwatch, handler=CHATBOT_HANDLER, function_name=function_name, api_id=api
+    return LocalLambdaPlatform(
+        cloudwatch,
+        handler=CHATBOT_HANDLER,
+        function_name=str(resources.resolve({"Ref": function_id})),
+        api_id=str(resources.resolve({"Ref": api_id})),
+        timeout_seconds=float(function.get("Timeout", DEFAULT_TIMEOUT_SECONDS)),
     )
 
-    ended = (replay_start - ROLLED_BACK_BEFORE_REPLAY).replace(second=0, microsecond=0)
-    started = ended - timedelta(minutes=OUTAGE_MINUTES)
-    story = OutageStory(started, ended)
-    clock = time.perf_counter()
 
-    def cold_start(event: dict[str, Any]) -> Invocation:
-        # Every request lands on a new execution environment: Lambda retries the failed init each time.
-        return platform.invoke(event, FakeLambdaContext(), cold=True, missing_modules=MISSING_LAYER)
-
-    for i in range(OUTAGE_MINUTES * REQUESTS_PER_MINUTE):
+def replay_requests(
+    platform: LocalLambdaPlatform, started: datetime, minutes: int, **failure: Any
+) -> tuple[list[Invocation], int]:
+    """`REQUESTS_PER_MINUTE` chat requests a minute from `started`, each on a new execution environment
+    (Lambda retries a failed init each time), failing as `failure` says (`missing_modules=`, `fault=`:
+    LocalLambdaPlatform.invoke); the invocations and the EMF documents written, then flushed."""
+    invocations, documents = [], 0
+    for i in range(minutes * REQUESTS_PER_MINUTE):
         at = started + timedelta(seconds=i * 60 / REQUESTS_PER_MINUTE + 5)
         event = chat_event({"message": QUESTIONS[i % len(QUESTIONS)]}, int(at.timestamp() * 1000))
-        invocation, documents = capture_emf(lambda event=event: cold_start(event))  # type: ignore[misc]
-        story.invocations.append(invocation)
-        story.emf_documents += len(documents)
-    platform.flush()
 
-    evaluator = AlarmEvaluator(cloudwatch, started)
-    pending = {props["AlarmName"]: props for props in _watching(resources, {function_name, api})}
+        def cold_start(event: dict[str, Any] = event) -> Invocation:
+            return platform.invoke(event, FakeLambdaContext(), cold=True, **failure)
+
+        invocation, written = capture_emf(cold_start)
+        invocations.append(invocation)
+        documents += len(written)
+    platform.flush()
+    return invocations, documents
+
+
+def step_alarms(
+    evaluator: AlarmEvaluator,
+    alarms: list[dict[str, Any]],
+    started: datetime,
+    ended: datetime,
+    on_alarm: Callable[[AlarmResult, datetime], object] = lambda result, minute: None,
+) -> list[tuple[AlarmResult, datetime]]:
+    """Evaluate each alarm minute by minute from `started` to a minute after `ended`, as CloudWatch does;
+    (first ALARM, its minute) of each that fires, `on_alarm` called at that minute."""
+    pending = {props["AlarmName"]: props for props in alarms}
+    fired: list[tuple[AlarmResult, datetime]] = []
     minute = started + timedelta(minutes=1)
     while pending and minute <= ended + timedelta(minutes=1):
         for name, props in list(pending.items()):
             result = evaluator.at(minute).evaluate(name, props)
             if result.state == "ALARM":
-                page(cloudwatch, sns, result, region, at=minute)
-                story.paged.append((result, minute))
+                on_alarm(result, minute)
+                fired.append((result, minute))
                 del pending[name]
         minute += timedelta(minutes=1)
+    return fired
+
+
+def outage_story(
+    cloudwatch: Any, sns: Any, resources: TemplateResources, region: str, *, replay_start: datetime
+) -> OutageStory:
+    """Replay the outage before `replay_start`, step the alarms through it and page those that fire."""
+    platform = chatbot_platform(cloudwatch, resources)
+    ended = (replay_start - ROLLED_BACK_BEFORE_REPLAY).replace(second=0, microsecond=0)
+    started = ended - timedelta(minutes=OUTAGE_MINUTES)
+    story = OutageStory(started, ended)
+    clock = time.perf_counter()
+    story.invocations, story.emf_documents = replay_requests(
+        platform, started, OUTAGE_MINUTES, missing_modules=MISSING_LAYER
+    )
+
+    evaluator = AlarmEvaluator(cloudwatch, started)
+    alarms = watching(resources, {platform.function_name, platform.api_id})
+    story.paged = step_alarms(
+        evaluator,
+        alarms,
+        started,
+        ended,
+        lambda result, minute: page(cloudwatch, sns, result, region, at=minute),
+    )
     # After the rollback no request fails: each paged alarm returns to OK (CloudWatch would send OK too).
     for result, _ in story.paged:
         minute = ended + timedelta(minutes=1)

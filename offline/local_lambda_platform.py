@@ -19,8 +19,17 @@ nothing would record them: `LocalLambdaPlatform.invoke` does, as the services wo
   failed Lambda integration.
 - `flush()` writes what it recorded with PutMetricData, in batches, to the (moto) CloudWatch.
 
-Not modelled: throttles, concurrency, timeouts (a local call is never cut short), API Gateway's own
-refusals before the function (403, 429).
+- `fault=` replays a failure of the platform itself, before our code runs, as the services record it
+  (the handler is not called, so none of our code runs and no EMF is written):
+  `THROTTLED`: Lambda refuses the invoke for lack of concurrency (Throttles = 1, no Invocations) and the
+  HTTP API answers 500, as API Gateway answers a Lambda 429 it cannot pass on; `TIMED_OUT`: the
+  invocation hangs until Lambda stops it at the function's timeout (Errors = 1, Duration = the timeout,
+  `Task timed out after N seconds`) and the API answers 503 at its 30 s integration limit if that comes
+  first, else 500; `NOT_INVOKED`: API Gateway cannot invoke the function at all (its permission gone with
+  a bad deploy) and answers 500, Lambda records nothing.
+
+Not modelled: concurrency (ConcurrentExecutions), a handler actually cut short mid-run (a local call
+cannot be stopped; `TIMED_OUT` is a hang from the start), API Gateway's own refusals (403, 429).
 """
 
 from __future__ import annotations
@@ -41,7 +50,13 @@ from shared import metric_catalogue as mc
 
 MAX_DATUMS_PER_CALL = 1000
 IMPORT_ERROR = "Runtime.ImportModuleError"
+THROTTLE_ERROR = "TooManyRequestsException"  # what Lambda answers the API's Invoke
 INTERNAL_SERVER_ERROR = {"message": "Internal Server Error"}
+SERVICE_UNAVAILABLE = {"message": "Service Unavailable"}
+THROTTLED, TIMED_OUT, NOT_INVOKED = "throttled", "timed out", "not invoked"  # the platform's own failures
+FAULTS = (THROTTLED, TIMED_OUT, NOT_INVOKED)
+API_INTEGRATION_TIMEOUT_MS = 30_000.0  # an HTTP API stops waiting for its integration after 30 s
+DEFAULT_TIMEOUT_SECONDS = 3.0  # Lambda's default function timeout
 # What API Gateway adds around the integration (routing, IAM authorization, the response): a local
 # stand-in's constant, only so Latency > IntegrationLatency as in AWS.
 GATEWAY_OVERHEAD_MS = 5.0
@@ -123,15 +138,25 @@ class LocalLambdaPlatform:
     function_name: str
     api_id: str
     stage: str = mc.DEFAULT_STAGE
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS  # the function's Timeout setting
     recorded: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (namespace, MetricDatum)
     invocations: list[Invocation] = field(default_factory=list)
 
     def invoke(
-        self, event: dict[str, Any], context: Any, *, cold: bool = False, missing_modules: Sequence[str] = ()
+        self,
+        event: dict[str, Any],
+        context: Any,
+        *,
+        cold: bool = False,
+        missing_modules: Sequence[str] = (),
+        fault: str | None = None,
     ) -> Invocation:
         """Run the handler for an HTTP API event (a `cold` start imports it again, without
-        `missing_modules`) and record the platform's metrics of the invocation."""
+        `missing_modules`) and record the platform's metrics of the invocation; with a `fault` (one of
+        `FAULTS`) the platform fails before the handler and records that instead."""
         received_at = datetime.fromtimestamp(int(event["requestContext"]["timeEpoch"]) / 1000, tz=UTC)
+        if fault is not None:
+            return self._platform_fault(fault, received_at)
         started = time.perf_counter()
         error: str | None = None
         response: Any = None
@@ -151,10 +176,35 @@ class LocalLambdaPlatform:
         else:  # a function error, or a response API Gateway cannot use
             error = error or "Runtime.InvalidResponse: the function returned no statusCode"
             status, body = 500, json.dumps(INTERNAL_SERVER_ERROR)
-        self._record(received_at, status, error is not None, duration_ms)
-        invocation = Invocation(status, body, error, duration_ms, received_at)
+        recorded = {mc.LAMBDA_INVOCATIONS: 1.0, mc.LAMBDA_ERRORS: float(error is not None),
+                    mc.LAMBDA_DURATION: duration_ms}  # fmt: skip
+        self._record(received_at, status, recorded, duration_ms)
+        return self._answered(Invocation(status, body, error, duration_ms, received_at))
+
+    def _answered(self, invocation: Invocation) -> Invocation:
         self.invocations.append(invocation)
         return invocation
+
+    def _platform_fault(self, fault: str, at: datetime) -> Invocation:
+        """What Lambda and API Gateway record when the platform fails before our handler runs."""
+        internal = json.dumps(INTERNAL_SERVER_ERROR)
+        if fault == THROTTLED:
+            self._record(at, 500, {mc.LAMBDA_THROTTLES: 1.0}, None)
+            return self._answered(Invocation(500, internal, f"{THROTTLE_ERROR}: Rate Exceeded.", 0.0, at))
+        if fault == TIMED_OUT:
+            timeout_ms = self.timeout_seconds * 1000.0
+            function = {mc.LAMBDA_INVOCATIONS: 1.0, mc.LAMBDA_ERRORS: 1.0, mc.LAMBDA_DURATION: timeout_ms}
+            if timeout_ms > API_INTEGRATION_TIMEOUT_MS:  # the API gives up first and answers 503
+                status, body, waited = 503, json.dumps(SERVICE_UNAVAILABLE), API_INTEGRATION_TIMEOUT_MS
+            else:
+                status, body, waited = 500, internal, timeout_ms
+            self._record(at, status, function, waited)
+            error = f"Task timed out after {self.timeout_seconds:.2f} seconds"
+            return self._answered(Invocation(status, body, error, timeout_ms, at))
+        if fault == NOT_INVOKED:
+            self._record(at, 500, {}, None)
+            return self._answered(Invocation(500, internal, None, 0.0, at))
+        raise ValueError(f"unknown platform fault {fault!r}; one of {FAULTS}")
 
     def _load(self, cold: bool, missing_modules: Sequence[str]) -> Callable[..., Any]:
         _, module_name, attribute = module_of(self.handler)
@@ -164,19 +214,28 @@ class LocalLambdaPlatform:
             module: ModuleType = importlib.import_module(module_name)
             return getattr(module, attribute)
 
-    def _record(self, at: datetime, status: int, failed: bool, duration_ms: float) -> None:
+    def _record(
+        self,
+        at: datetime,
+        status: int,
+        lambda_metrics: dict[mc.MetricDef, float],
+        integration_ms: float | None,
+    ) -> None:
+        """Lambda's metrics as given; the API's per request (IntegrationLatency only when the function
+        was invoked: `integration_ms` is how long the API waited for it)."""
         function = {mc.DIM_FUNCTION_NAME: self.function_name}
         api = {mc.DIM_API_ID: self.api_id, mc.DIM_STAGE: self.stage}  # the alarms' dimension order
-        for definition, dims, value in (
-            (mc.LAMBDA_INVOCATIONS, function, 1.0),
-            (mc.LAMBDA_ERRORS, function, float(failed)),
-            (mc.LAMBDA_DURATION, function, duration_ms),
+        waited = integration_ms or 0.0
+        series: list[tuple[mc.MetricDef, dict[str, str], float]] = [
+            *((definition, function, value) for definition, value in lambda_metrics.items()),
             (mc.API_COUNT, api, 1.0),
             (mc.API_4XX, api, float(400 <= status < 500)),
             (mc.API_5XX, api, float(status >= 500)),
-            (mc.API_INTEGRATION_LATENCY, api, duration_ms),
-            (mc.API_LATENCY, api, duration_ms + GATEWAY_OVERHEAD_MS),
-        ):
+            (mc.API_LATENCY, api, waited + GATEWAY_OVERHEAD_MS),
+        ]
+        if integration_ms is not None:
+            series.append((mc.API_INTEGRATION_LATENCY, api, integration_ms))
+        for definition, dims, value in series:
             datum = {
                 "MetricName": definition.name,
                 "Dimensions": [{"Name": name, "Value": value_} for name, value_ in dims.items()],

@@ -13,6 +13,10 @@ new row is added):
   CloudWatch and compared with the fakes' ground truth;
 - the chatbot under load (`tests/reliability/load/`): 200 requests of four callers from 200 containers at
   once, against bare converse_stream calls on the same fake.
+- the service alarms (`offline/reliability_platform.py`): each failure before our code runs (no layer,
+  throttled, timed out, not invoked) replayed through the platform stand-in against the default
+  template's alarms, which must fire with no EMF written;
+- the scanners: checkov on the default template and bandit on `lambdas/` and `infra/`, as `make scan`.
 
 Nothing in the table is typed in: every number is counted while the scenarios run. The exit status is 1
 when anything crashed, was lost, was counted twice beyond the documented bound or broke a rule or check.

@@ -26,6 +26,8 @@ KNOWN_ROWS = (
     "checkpoints",
     "collector settings",
     "report settings",
+    "service alarms",
+    "scanners",
 )
 LOAD_REQUESTS = LOAD_CONTAINERS = 200
 
@@ -167,6 +169,20 @@ def chat_load(context: Context) -> Iterator[Entry]:
     yield _outcome_entry(report.outcome, [heading, *(f"  {line}" for line in report.lines())])
 
 
+def service_alarms(context: Context) -> Iterator[Entry]:
+    """Failures before our code runs, replayed against the template's alarms (reliability_platform)."""
+    from offline.reliability_platform import service_alarms as run_service_alarms
+
+    yield from run_service_alarms(context)
+
+
+def scanners(context: Context) -> Iterator[Entry]:
+    """checkov on the default template and bandit on lambdas/ and infra/ (offline/reliability_platform)."""
+    from offline.reliability_platform import scanners as run_scanners
+
+    yield from run_scanners(context)
+
+
 # Run in this order; each yields entries for one or more rows (see the module docstring to add one).
 ROWS: list[Callable[[Context], Iterator[Entry]]] = [
     chat_properties,
@@ -174,4 +190,6 @@ ROWS: list[Callable[[Context], Iterator[Entry]]] = [
     configuration_properties,
     fault_matrix,
     chat_load,
+    service_alarms,
+    scanners,
 ]

@@ -12,7 +12,13 @@ from typing import Any
 import boto3
 import pytest
 
-from offline.local_lambda_platform import IMPORT_ERROR, LocalLambdaPlatform
+from offline.local_lambda_platform import (
+    IMPORT_ERROR,
+    NOT_INVOKED,
+    THROTTLED,
+    TIMED_OUT,
+    LocalLambdaPlatform,
+)
 from shared import metric_catalogue as mc
 from tests.fakes.moto_server import MotoServer
 from tests.support import FakeLambdaContext, http_api_event
@@ -164,3 +170,76 @@ def test_given_recorded_invocations_when_flushed_then_cloudwatch_has_them_at_the
             Statistics=["Sum", "SampleCount"],
         )["Datapoints"]
         assert (point["Sum"], point["SampleCount"]) == (3.0, 3.0)
+
+
+@pytest.mark.parametrize(
+    ("fault", "timeout", "status", "expected"),
+    [
+        (THROTTLED, 150.0, 500, {mc.LAMBDA_THROTTLES.name: 1.0}),
+        (
+            TIMED_OUT,
+            150.0,
+            503,
+            {
+                mc.LAMBDA_INVOCATIONS.name: 1.0,
+                mc.LAMBDA_ERRORS.name: 1.0,
+                mc.LAMBDA_DURATION.name: 150000.0,
+                mc.API_INTEGRATION_LATENCY.name: 30000.0,
+            },
+        ),
+        (
+            TIMED_OUT,
+            10.0,
+            500,
+            {
+                mc.LAMBDA_ERRORS.name: 1.0,
+                mc.LAMBDA_DURATION.name: 10000.0,
+                mc.API_INTEGRATION_LATENCY.name: 10000.0,
+            },
+        ),
+        (NOT_INVOKED, 150.0, 500, {}),
+    ],
+)
+def test_given_a_platform_fault_when_invoked_then_the_handler_never_runs_and_the_services_record_it(
+    cloudwatch: Any, handlers: Path, fault: str, timeout: float, status: int, expected: dict[str, float]
+) -> None:
+    platform = LocalLambdaPlatform(
+        cloudwatch,
+        handler="sample/raises.handler",
+        function_name=FUNCTION,
+        api_id=API,
+        timeout_seconds=timeout,
+    )
+
+    invocation = platform.invoke(_event(datetime.now(UTC)), None, fault=fault)
+
+    recorded = _recorded(platform)
+    assert invocation.status == status
+    assert invocation.error != "RuntimeError: boom"  # the handler (which raises) was never called
+    assert (recorded[mc.API_COUNT.name], recorded[mc.API_5XX.name], recorded[mc.API_4XX.name]) == (
+        1.0,
+        1.0,
+        0.0,
+    )
+    assert {k: v for k, v in recorded.items() if k in expected} == expected
+    lambda_names = {
+        datum["MetricName"] for ns, datum in platform.recorded if ns == mc.LAMBDA_ERRORS.namespace
+    }
+    assert lambda_names == {k for k in expected if k != mc.API_INTEGRATION_LATENCY.name} | (
+        {mc.LAMBDA_INVOCATIONS.name} if fault == TIMED_OUT else set()
+    )
+
+
+def test_given_a_timeout_when_invoked_then_the_error_is_lambdas_own_message(
+    cloudwatch: Any, handlers: Path
+) -> None:
+    platform = LocalLambdaPlatform(
+        cloudwatch, handler="sample/answers.handler", function_name=FUNCTION, api_id=API, timeout_seconds=150
+    )
+
+    invocation = platform.invoke(_event(datetime.now(UTC)), None, fault=TIMED_OUT)
+
+    assert invocation.error == "Task timed out after 150.00 seconds"
+    assert invocation.body == '{"message": "Service Unavailable"}'
+    with pytest.raises(ValueError, match="unknown platform fault"):
+        platform.invoke(_event(datetime.now(UTC)), None, fault="gremlins")

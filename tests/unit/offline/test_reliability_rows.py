@@ -12,7 +12,7 @@ from offline.reliability_rows import Context, Entry
 
 
 def _alarms(context: Context) -> Iterator[Entry]:
-    yield Entry("service alarms", "5xx rate alarm fires", inputs=3, faults=1, detail="  alarms ok",
+    yield Entry("dead-letter queue", "5xx rate alarm fires", inputs=3, faults=1, detail="  alarms ok",
                 figures=["Alarms: 1 fired of 1"])  # fmt: skip
 
 
@@ -22,10 +22,10 @@ def _broken(context: Context) -> Iterator[Entry]:
 
 def test_given_a_source_with_a_new_component_then_the_table_gains_its_row_after_the_known_ones() -> None:
     row = reliability.Row()
-    row.add(Entry("service alarms", "x", inputs=3, faults=1))
-    lines = reliability.table({"service alarms": row, "chatbot": reliability.Row()})
+    row.add(Entry("dead-letter queue", "x", inputs=3, faults=1))
+    lines = reliability.table({"dead-letter queue": row, "chatbot": reliability.Row()})
     names = [line.split("|")[1].strip() for line in lines[2:]]
-    assert names == [*reliability_rows.KNOWN_ROWS, "service alarms", "total"]
+    assert names == [*reliability_rows.KNOWN_ROWS, "dead-letter queue", "total"]
     assert lines[-2].split("|")[2].strip() == "3"
 
 
@@ -35,7 +35,7 @@ def test_given_registered_sources_when_make_reliability_runs_then_rows_figures_a
     monkeypatch.setattr(reliability_rows, "ROWS", [_alarms])
     assert reliability.main([]) == 0
     out = capsys.readouterr().out
-    assert "| service alarms " in out and "Alarms: 1 fired of 1" in out and "  alarms ok" in out
+    assert "| dead-letter queue " in out and "Alarms: 1 fired of 1" in out and "  alarms ok" in out
 
     monkeypatch.setattr(reliability_rows, "ROWS", [_alarms, _broken])
     assert reliability.main([]) == 1

@@ -80,6 +80,17 @@ def test_given_a_status_outside_the_contract_then_the_check_fails(load: LoadRepo
     assert not _broken(load, results=unavailable).ok
 
 
+def test_given_a_502_without_the_deadlines_error_code_on_a_fault_free_request_then_the_check_fails(
+    load: LoadReport,
+) -> None:
+    index = _first(load, 200)  # its EMF document names no DeadlineExceeded: only that 502 is by design
+
+    def model_error(results: list[Result]) -> None:
+        results[index] = replace(results[index], status=502, body={"error": "model_error"})
+
+    assert not _broken(load, results=model_error).ok
+
+
 def _charged_tokens(delta: int) -> Callable[[dict[tuple[str, str], dict[str, Any]]], None]:
     from chatbot.windows import windows_at
 

@@ -51,6 +51,25 @@ def variant_overrides(defaults: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def scale_overrides(defaults: dict[str, Any]) -> dict[str, Any]:
+    """The 10-model variant with 1,000 AI Configs in two environments (the metric budget's target)."""
+    overrides = variant_overrides(defaults)
+    overrides["collectors"] = {
+        "launchdarkly": {
+            "ai_config_keys": [f"bench-config-{i:04d}" for i in range(1000)],
+            "environment_keys": ["production", "staging"],
+        }
+    }
+    return overrides
+
+
+VARIANTS = (
+    ("default", None),
+    ("10 models / 100 AI configs", variant_overrides),
+    ("10 models / 1,000 AI configs x 2 envs", scale_overrides),
+)
+
+
 def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
     resources = template.get("Resources", {})
     alarms = []
@@ -91,6 +110,10 @@ def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
             "environment_keys": len(ld.environment_keys),
             "usage_series": list(ld.usage_series),
             "flashback_llm_ids": len(config.collectors.flashback.llm_ids),
+            # the metric budget (contract "Metric budget"): which keys get series of their own
+            "ld_detail_keys": list(config.metric_budget.launchdarkly_detail_keys),
+            "flashback_detail_ids": list(config.metric_budget.flashback_detail_ids),
+            "perf_series": list(config.metric_budget.perf_series),
             "schedule_minutes": {
                 "launchdarkly": ld.schedule_minutes,
                 "perf": config.collectors.perf.schedule_minutes,
@@ -106,7 +129,7 @@ def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
 
 
 def synthesize() -> tuple[dict[str, Any] | None, str]:
-    """Both variants' template summaries, or None and why not."""
+    """Every variant's template summary, or None and why not."""
     from offline.environment import offline_environment
 
     env = dict(os.environ)
@@ -140,8 +163,8 @@ def main() -> None:
     from infra.stack import AIGatewayStack
 
     out: dict[str, Any] = {}
-    for name, overrides in (("default", None), ("10 models / 100 AI configs", variant_overrides(DEFAULTS))):
-        config = load_config(overrides)
+    for name, build in VARIANTS:
+        config = load_config(build(DEFAULTS) if build else None)
         app = App()
         stack = AIGatewayStack(app, "BenchCost", config=config)
         out[name] = summarize(dict(Template.from_stack(stack).to_json()), config)

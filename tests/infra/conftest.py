@@ -46,6 +46,8 @@ CUSTOM_CONTEXT: dict[str, Any] = {
     },
     # The service alarms read their own thresholds (names carry them).
     "service_alarms": {"api_5xx_rate_percent": 2, "function_duration_percent_of_timeout": 90},
+    # One AI Config watched closely (its own series and error-rate alarm beside the aggregate ones).
+    "metric_budget": {"launchdarkly_detail_keys": ["support-bot"]},
     "collectors": {
         "launchdarkly": {"ai_config_keys": ["support-bot"], "environment_keys": ["production", "staging"]},
         "flashback": {"llm_ids": ["llm-1", "llm-2"], "schedule_minutes": 30},

@@ -44,6 +44,7 @@ def plot(variants: Sequence[Variant], bills: Sequence[Bill], path: Path = PNG) -
             textcoords="offset points",
         )
     ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlim(-0.5, 3e4)  # room for the labels right of the last point
     ax.set_xlabel("AI Configs x environments collected")
     ax.set_ylabel("USD per month")
     ax.set_title("Monitoring cost against AI Configs")

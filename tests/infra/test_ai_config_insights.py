@@ -66,7 +66,7 @@ def test_given_default_config_when_synthesized_then_the_dashboard_shows_the_top_
     assert widget["properties"]["title"].startswith("Top 10 AI Configs by tokens")
 
 
-def test_given_the_ai_config_queries_when_the_operations_page_is_read_then_each_is_shown_as_deployed() -> None:
+def test_given_the_ai_config_queries_when_the_operations_page_is_read_then_each_is_shown_deployed() -> None:
     from tests.infra.conftest import ROOT
 
     page = (ROOT / "docs" / "operations.md").read_text()

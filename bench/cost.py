@@ -42,13 +42,15 @@ ASSUMED = {
     "ld_calls_per_series_window": 12 / 996,  # 12-datum windows packed 83 to a shared call
     "perf_calls_per_run": 6.0,  # 5 gauge endpoints + health
     "flashback_calls_per_series": 8 / 1000,  # 8 increments per id, shared calls; + 1 health call per run
-    "ld_log_bytes_per_series_window": 450.0,
-    "perf_log_bytes_per_run": 3000.0,
-    "flashback_log_bytes_per_series": 1000.0,
+    # the run's own lines plus the metric budget's "collected item" lines (ITEM_LOG_BYTES); part 4's
+    # measured rates include both, since they count every byte a run logs
+    "ld_log_bytes_per_series_window": 450.0 + 750.0,
+    "perf_log_bytes_per_run": 3000.0 + 25_000.0,
+    "flashback_log_bytes_per_series": 1000.0 + 550.0,
 }
-# The metric budget's "collected item" log lines (collectors.common.budget), estimated from their JSON:
-# Powertools' fixed keys (~330 B), the item's keys and 12 values (AI Config window), 8 (Flashback id).
-ITEM_LOG_BYTES = {"launchdarkly": 750.0, "flashback": 550.0, "perf_run": 25_000.0}
+# The metric budget's "collected item" log lines (collectors.common.budget), in ASSUMED above, estimated
+# from their JSON: Powertools' fixed keys (~330 B) and the item's keys and values: 12 for an AI Config
+# window (750 B), 8 for a Flashback id (550 B), about a hundred lines per Perf run (25 kB).
 AI_CONFIG_RULES = 1  # the top-AI-Configs Contributor Insights rule (infra/constructs/ai_config_insights.py)
 
 
@@ -326,12 +328,11 @@ def monthly_bill(variant: Variant, observed: Observed, emf_bytes: float) -> Bill
         )
     )
     rates = observed.rates
-    ld_bytes = windows * (rates["ld_log_bytes_per_series_window"] + ITEM_LOG_BYTES["launchdarkly"])
-    perf_bytes = rates["perf_log_bytes_per_run"] + ITEM_LOG_BYTES["perf_run"]
-    other_bytes = runs_per_month(variant.schedule_minutes["perf"]) * perf_bytes
+    ld_bytes = windows * rates["ld_log_bytes_per_series_window"]
+    other_bytes = runs_per_month(variant.schedule_minutes["perf"]) * rates["perf_log_bytes_per_run"]
     other_bytes += (
         runs_per_month(variant.schedule_minutes["flashback"])
-        * (rates["flashback_log_bytes_per_series"] + ITEM_LOG_BYTES["flashback"])
+        * rates["flashback_log_bytes_per_series"]
         * variant.flashback_series
     )
     collector_gb = (ld_bytes + other_bytes) / GB

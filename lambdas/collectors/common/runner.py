@@ -322,6 +322,7 @@ class Run:
             "source": self.source,
             "run_id": self.run_id,
             "duration_ms": round((time.monotonic() - self._started) * 1000, 1),
+            "oldest_unpublished_window_age_s": self.oldest_unpublished_s,
             **self.stats.as_log(),
             **self.http_stats.as_log(),
         }

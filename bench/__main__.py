@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             runner.part(
                 "collectors",
                 "4: collector scale",
-                lambda: collector_scale.run(moto, sizes=sizes, flashback_ids=ids),
+                lambda: collector_scale.run(moto, sizes=sizes, flashback_ids=ids, freshness=not args.quick),
             )
         if "cost" in parts:
             from bench import cost

@@ -61,6 +61,25 @@ def dashboard_metrics(body: Any) -> int:
     return sum(len(w.get("properties", {}).get("metrics", [])) for w in widgets)
 
 
+def scale_overrides(defaults: dict[str, Any]) -> dict[str, Any]:
+    """The 10-model variant with 1,000 AI Configs in two environments (the metric budget's target)."""
+    overrides = variant_overrides(defaults)
+    overrides["collectors"] = {
+        "launchdarkly": {
+            "ai_config_keys": [f"bench-config-{i:04d}" for i in range(1000)],
+            "environment_keys": ["production", "staging"],
+        }
+    }
+    return overrides
+
+
+VARIANTS = (
+    ("default", None),
+    ("10 models / 100 AI configs", variant_overrides),
+    ("10 models / 1,000 AI configs x 2 envs", scale_overrides),
+)
+
+
 def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
     resources = template.get("Resources", {})
     alarms = []
@@ -104,6 +123,10 @@ def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
             "environment_keys": len(ld.environment_keys),
             "usage_series": list(ld.usage_series),
             "flashback_llm_ids": len(config.collectors.flashback.llm_ids),
+            # the metric budget (contract "Metric budget"): which keys get series of their own
+            "ld_detail_keys": list(config.metric_budget.launchdarkly_detail_keys),
+            "flashback_detail_ids": list(config.metric_budget.flashback_detail_ids),
+            "perf_series": list(config.metric_budget.perf_series),
             "schedule_minutes": {
                 "launchdarkly": ld.schedule_minutes,
                 "perf": config.collectors.perf.schedule_minutes,
@@ -119,7 +142,7 @@ def summarize(template: dict[str, Any], config: Any) -> dict[str, Any]:
 
 
 def synthesize() -> tuple[dict[str, Any] | None, str]:
-    """Both variants' template summaries, or None and why not."""
+    """Every variant's template summary, or None and why not."""
     from offline.environment import offline_environment
 
     env = dict(os.environ)
@@ -153,8 +176,8 @@ def main() -> None:
     from infra.stack import AIGatewayStack
 
     out: dict[str, Any] = {}
-    for name, overrides in (("default", None), ("10 models / 100 AI configs", variant_overrides(DEFAULTS))):
-        config = load_config(overrides)
+    for name, build in VARIANTS:
+        config = load_config(build(DEFAULTS) if build else None)
         app = App()
         stack = AIGatewayStack(app, "BenchCost", config=config)
         out[name] = summarize(dict(Template.from_stack(stack).to_json()), config)

@@ -29,6 +29,7 @@ ENVIRONMENTS = ("production", "staging")
 LD_LIMIT_PER_MINUTE = 1000  # the fake's nominal budget (LaunchDarkly publishes no number)
 RUN_TARGET_S = 300
 WAIT_CAP_ENV = "COLLECTOR_HTTP_RATE_LIMIT_WAIT_MAX_SECONDS"
+FRESHNESS_CONFIGS = 1000
 
 
 def _launchdarkly(bench: CollectorBench, configs: int, *, wait_cap_s: float | None = None) -> RunResult:
@@ -134,6 +135,7 @@ def run(
     sizes: tuple[int, ...] = (50, 100, 250, 500),
     flashback_ids: int = 50,
     try_wait_cap: bool = True,
+    freshness: bool = True,
 ) -> PartResult:
     from shared import metric_catalogue as mc
 
@@ -145,6 +147,9 @@ def run(
     biggest, smallest = ld_runs[-1], ld_runs[0]
     # The same biggest run with the header-guided wait allowed to span LaunchDarkly's 60 s window.
     capped = _launchdarkly(bench, sizes[-1], wait_cap_s=60) if try_wait_cap and biggest.served_429 else None
+    # Freshness (contract "Metric budget"): 1,000 AI Configs x 2 environments, one window due each, the
+    # documented limits on; OldestUnpublishedWindowAge at the end of the run (0: every window read).
+    fresh = _launchdarkly(bench, FRESHNESS_CONFIGS) if freshness else None
     fb_first, fb_run = _flashback(bench, flashback_ids)
     perf_first, perf_run, perf_series = _perf(bench)
 
@@ -163,7 +168,7 @@ def run(
             "status",
         ],
     )
-    extra = [capped] if capped else []
+    extra = [r for r in (capped, fresh) if r is not None]
     for result in (*ld_runs, *extra, fb_first, fb_run, perf_first, perf_run):
         table.rows.append(_row(result))
     under = [r for r in ld_runs if r.http_calls < LD_LIMIT_PER_MINUTE] or ld_runs[:1]
@@ -292,6 +297,24 @@ def run(
             note=f"{fb_run.datapoints:,} datapoints",
         ),
     ]
+    if fresh is not None:
+        age = float(fresh.summary.get("oldest_unpublished_window_age_s", math.nan))
+        deferred = fresh.summary.get("series", {}).get("deferred", 0)
+        figures.append(
+            Figure(
+                "4 collectors",
+                f"oldest unpublished window after a run, {FRESHNESS_CONFIGS} configs x 2 envs",
+                "",
+                None,
+                age,
+                target="report",
+                note=(
+                    f"steady state (one hourly window due per series), {fresh.http_calls} calls at "
+                    f"{LD_LIMIT_PER_MINUTE}/min in {fmt_seconds(fresh.wall_s)}, {deferred} series deferred; "
+                    "a window waits at most the 15 min lag plus one 15 min schedule interval before a run"
+                ),
+            )
+        )
     for figure, result in ((figures[3], biggest), (figures[5], fb_run)):
         if figure.met is False:
             figure.miss = (

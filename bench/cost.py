@@ -1,4 +1,6 @@
-"""Part 5: what the monitoring itself costs per month, for the default stack and 10 models / 100 AI configs.
+"""Part 5: what the monitoring itself costs per month: the default stack, 10 models / 100 AI Configs and
+10 models / 1,000 AI Configs x 2 environments, under the metric budget (contract "Metric budget": aggregate
+series by default, per-key series only for named keys, detail in log lines), as a table and a PNG plot.
 
 Counts come from three places, each named in the table:
 - custom metric series: the metric catalogue (`shared.metric_catalogue`) times the configuration (models,
@@ -22,17 +24,11 @@ from typing import Any
 
 from bench import prices
 from bench._synth import synthesize
-from bench.cost_alarms import (
-    alarm_cost,
-    alarm_summary,
-    bedrock_note,
-    paid_dashboards,
-    reads_namespace,
-)
+from bench.cost_alarms import alarm_cost, alarm_summary, paid_dashboards, reads_namespace
 from bench.cost_callers import caller_lines
-from bench.cost_notes import CHAT_REQUESTS_PER_MONTH, REPORTS_PER_DAY, cost_notes
-from bench.report import Figure, PartResult, Table
-from bench.stats import fmt_usd
+from bench.cost_notes import CHAT_REQUESTS_PER_MONTH, REPORTS_PER_DAY
+from bench.cost_report import cost_result
+from bench.report import PartResult
 
 GB = 1e9  # decimal GB: the conservative (larger) reading of "per GB"
 DAYS_PER_MONTH = prices.HOURS_PER_MONTH / 24
@@ -44,10 +40,16 @@ ASSUMED = {
     "ld_calls_per_series_window": 12 / 996,  # 12-datum windows packed 83 to a shared call
     "perf_calls_per_run": 6.0,  # 5 gauge endpoints + health
     "flashback_calls_per_series": 8 / 1000,  # 8 increments per id, shared calls; + 1 health call per run
-    "ld_log_bytes_per_series_window": 450.0,
-    "perf_log_bytes_per_run": 3000.0,
-    "flashback_log_bytes_per_series": 1000.0,
+    # the run's own lines plus the metric budget's "collected item" lines (ITEM_LOG_BYTES); part 4's
+    # measured rates include both, since they count every byte a run logs
+    "ld_log_bytes_per_series_window": 450.0 + 750.0,
+    "perf_log_bytes_per_run": 3000.0 + 25_000.0,
+    "flashback_log_bytes_per_series": 1000.0 + 550.0,
 }
+# The metric budget's "collected item" log lines (collectors.common.budget), in ASSUMED above, estimated
+# from their JSON: Powertools' fixed keys (~330 B) and the item's keys and values: 12 for an AI Config
+# window (750 B), 8 for a Flashback id (550 B), about a hundred lines per Perf run (25 kB).
+AI_CONFIG_RULES = 1  # the top-AI-Configs Contributor Insights rule (infra/constructs/ai_config_insights.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,9 @@ class Variant:
     dashboard_metrics: tuple[int, ...] = ()  # metrics each dashboard's widgets graph
     limited_windows: tuple[str, ...] = ()  # UTC windows some caller has a limit in
     kms_keys: int = 0  # customer-managed keys: the data key (logs, tables, secrets, envs), the topic's
+    ld_detail_keys: tuple[str, ...] = ()  # the metric budget: "*" = every config as before the budget
+    flashback_detail_ids: tuple[str, ...] = ()
+    perf_series: tuple[str, ...] = ("*",)
 
     @classmethod
     def from_summary(cls, name: str, summary: Mapping[str, Any]) -> Variant:
@@ -87,11 +92,28 @@ class Variant:
             insight_rules=int(summary.get("insight_rules", 0)),
             kms_keys=int(summary.get("kms_keys", 0)),
             limited_windows=tuple(config.get("limited_windows", ())),
+            ld_detail_keys=tuple(config.get("ld_detail_keys", ("*",))),
+            flashback_detail_ids=tuple(config.get("flashback_detail_ids", ("*",))),
+            perf_series=tuple(config.get("perf_series", ("*",))),
         )
 
     @property
     def ld_series(self) -> int:
         return self.ai_configs * self.environments
+
+    @property
+    def ld_published_series(self) -> int:
+        """Series per AI Config metric under the budget: one per environment (the aggregate) plus the named
+        keys' own; `*`: every config x environment, no aggregate copy."""
+        if "*" in self.ld_detail_keys:
+            return self.ld_series
+        return self.environments * (1 + len(self.ld_detail_keys))
+
+    @property
+    def flashback_published_series(self) -> int:
+        if "*" in self.flashback_detail_ids:
+            return self.flashback_series
+        return 1 + len(self.flashback_detail_ids)
 
     @property
     def flashback_series(self) -> int:
@@ -120,21 +142,22 @@ def series_inventory(variant: Variant, observed: Observed) -> dict[tuple[str, st
         count = variant.priced_models if metric is mc.ESTIMATED_COST else variant.models
         series[(metric.namespace, metric.name)] = count
     for metric in mc.LD_AI_CONFIG_FIELDS.values():
-        series[(metric.namespace, metric.name)] = variant.ld_series
+        series[(metric.namespace, metric.name)] = variant.ld_published_series
     for path in variant.usage_paths:
         metric = mc.ld_usage_metric(path)
         count = observed.usage_series.get(path, ASSUMED_USAGE_SERIES_PER_PATH)
         series[(metric.namespace, metric.name)] = count
+    every_perf = "*" in variant.perf_series
     for spec in mc.PERF_FIELDS:
         key = (spec.metric.namespace, spec.metric.name)
-        if key in series:
+        if key in series or not (every_perf or spec.metric.name in variant.perf_series):
             continue
         if observed.perf_series:
             series[key] = observed.perf_series.get(spec.metric.name, 0)
         else:
             series[key] = math.prod(ASSUMED_PERF_DIMENSIONS.get(d, 1) for d in spec.metric.dimensions)
     for metric in mc.FLASHBACK_FIELDS.values():
-        series[(metric.namespace, metric.name)] = variant.flashback_series
+        series[(metric.namespace, metric.name)] = variant.flashback_published_series
     for metric in mc.COLLECTOR_METRICS:
         series[(metric.namespace, metric.name)] = len(mc.SOURCES)
     return series
@@ -194,7 +217,7 @@ def report_requests(series: Mapping[tuple[str, str], int], variant: Variant) -> 
     collectors = sum(n for (ns, _), n in series.items() if ns == mc.NS_COLLECTORS)
     metrics = (
         per_model * variant.models
-        + len(mc.LD_AI_CONFIG_FIELDS) * variant.ld_series
+        + len(mc.LD_AI_CONFIG_FIELDS) * variant.ld_published_series
         + usage
         + flashback
         + collectors
@@ -288,7 +311,7 @@ def monthly_bill(variant: Variant, observed: Observed, emf_bytes: float) -> Bill
         )
     )
     bill.lines += caller_lines(
-        rules=variant.insight_rules,
+        rules=max(0, variant.insight_rules - AI_CONFIG_RULES),
         limited_windows=variant.limited_windows,
         answers=CHAT_REQUESTS_PER_MONTH,
         priced_share=variant.priced_models / variant.models if variant.models else 0.0,
@@ -301,8 +324,17 @@ def monthly_bill(variant: Variant, observed: Observed, emf_bytes: float) -> Bill
             variant.kms_keys * prices.KMS_KEY_MONTH,
         )
     )
+    windows = variant.ld_series * prices.HOURS_PER_MONTH  # AI Config windows a month: one item line each
+    bill.lines.append(
+        (
+            "AI Config rule and matched item lines",
+            f"{AI_CONFIG_RULES} rule, {windows / 1e6:.2f}M events",
+            AI_CONFIG_RULES * prices.CONTRIBUTOR_INSIGHTS_RULE_MONTH
+            + windows / 1e6 * prices.CONTRIBUTOR_INSIGHTS_PER_MILLION_EVENTS,
+        )
+    )
     rates = observed.rates
-    ld_bytes = variant.ld_series * prices.HOURS_PER_MONTH * rates["ld_log_bytes_per_series_window"]
+    ld_bytes = windows * rates["ld_log_bytes_per_series_window"]
     other_bytes = runs_per_month(variant.schedule_minutes["perf"]) * rates["perf_log_bytes_per_run"]
     other_bytes += (
         runs_per_month(variant.schedule_minutes["flashback"])
@@ -321,66 +353,9 @@ def monthly_bill(variant: Variant, observed: Observed, emf_bytes: float) -> Bill
 
 
 def run(*, emf_bytes: float, observed: Observed) -> PartResult:
-
     summaries, how = synthesize()
     if summaries is None:
         raise RuntimeError(f"part 5 needs the synthesized stack: {how}")
     variants = [Variant.from_summary(name, summary) for name, summary in summaries.items()]
     bills = [monthly_bill(v, observed, emf_bytes) for v in variants]
-
-    header = ["item"] + [f"{v.name}: {col}" for v in variants for col in ("quantity", "USD/month")]
-    table = Table(f"5 monitoring cost per month ({prices.REGION} list prices, bench/prices.py)", header)
-    for index, (item, _, _) in enumerate(bills[0].lines):
-        row = [item]
-        for bill in bills:
-            _, quantity, usd = bill.lines[index]
-            row += [quantity, fmt_usd(usd)]
-        table.rows.append(row)
-    table.rows.append(["total"] + [c for b in bills for c in ("", fmt_usd(b.total))])
-    for bill, variant in zip(bills, variants, strict=True):
-        series = ", ".join(f"{ns.split('/')[-1]} {n:,}" for ns, n in bill.series.items())
-        alarms = ", ".join(f"{kind} {a} ({m} metrics)" for kind, (a, m) in sorted(bill.alarms.items()))
-        table.notes.append(f"{variant.name}: series by namespace: {series}; alarms: {alarms}")
-        table.notes.append(f"{variant.name}: {bedrock_note(bill.bedrock_alarms)}")
-    table.notes += cost_notes(how, observed.source)
-
-    pmd_per_answer = CHAT_REQUESTS_PER_MONTH / 1000 * prices.API_REQUESTS_PER_1000
-    emf_usd = bills[0].usd("EMF log ingestion (1M answers/month)")
-    figures = [
-        Figure(
-            "5 cost",
-            "monitoring per month, default stack",
-            "",
-            None,
-            bills[0].total,
-            unit="USD",
-            target="report",
-        ),
-        Figure(
-            "5 cost",
-            f"monitoring per month, {variants[1].name}",
-            "default stack",
-            bills[0].total,
-            bills[1].total,
-            unit="USD",
-            target="report",
-        ),
-        Figure(
-            "5 cost",
-            "EMF ingestion per 1M answers",
-            "PutMetricData per answer",
-            pmd_per_answer,
-            emf_usd,
-            unit="USD",
-            speedup=True,
-            speedup_word="cheaper",
-            target="report",
-            note="the metric series bill the same either way; only the transport differs",
-        ),
-    ]
-    figures[2].ratio_override = pmd_per_answer / emf_usd if emf_usd else None
-    return PartResult(
-        figures=figures,
-        tables=[table],
-        data={"bills": {v.name: b.total for v, b in zip(variants, bills, strict=True)}},
-    )
+    return cost_result(variants, bills, how=how, observed_source=observed.source)

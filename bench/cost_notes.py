@@ -10,12 +10,18 @@ PLATFORM_LOG_BYTES = 330  # Lambda's START/END/REPORT lines (with X-Ray) per inv
 REPORTS_PER_DAY = 1  # assumption: `make report` (GetMetricData) once a day; console dashboards are free
 
 
-def cost_notes(how: str, observed_source: str) -> list[str]:
+def cost_notes(how: str, observed_source: str, png: object) -> list[str]:
     from shared import metric_catalogue as mc
 
     return [
-        f"alarms and dashboards: {how}; the 10-model / 100-config stack is built with "
-        "infra.config.load_config(overrides) (10 priced models, 100 AI configs x 1 environment)",
+        f"alarms and dashboards: {how}; the 10-model variants are built with infra.config.load_config("
+        "overrides) (10 priced models; 100 AI Configs x 1 environment; 1,000 x 2 environments), all with the "
+        f"default metric budget: {mc.NS_LAUNCHDARKLY} per project x environment (each config's window a "
+        f"datapoint of its own), {mc.NS_FLASHBACK.split('/')[-1]} for all ids, "
+        f"{mc.NS_PERF.split('/')[-1]} for the fields dashboards and alarms use",
+        f"plot: {png if png else 'not drawn (matplotlib missing)'}",
+        "collector log ingestion includes the metric budget's one JSON line per collected item (an AI Config "
+        "window, a Flashback id's increments, a Perf value); the AI Config rule matches one event per window",
         f"Perf and LaunchDarkly-usage fan-out and collector request rates: {observed_source}",
         "the alarms include those on the services under the product "
         f"({', '.join(mc.SERVICE_NAMESPACES[:4])}: infra/constructs/service_monitoring.py); their Metrics "

@@ -25,6 +25,7 @@ from chatbot.platform_limits import (
 )
 from infra.chatbot_environment import environment_size_error
 from infra.config_bedrock import read_bedrock
+from infra.config_budget import read_metric_budget
 from infra.config_defaults import CONTEXT_KEY, DEFAULTS, RETENTION_DAYS
 from infra.config_model import (
     AlarmsConfig,
@@ -214,6 +215,7 @@ def _read(reader: Reader) -> StackConfig:
         ),
         ld_min_generations=reader.integer("alarms.ld_min_generations", 1, 10**9),
         ld_generation_errors_per_hour=reader.integer("alarms.ld_generation_errors_per_hour", 1, 10**9),
+        ld_hourly_cost_usd=reader.number("alarms.ld_hourly_cost_usd", 0, 10**7, above_low=True),
         caller_limit_usage_percent=reader.number("alarms.caller_limit_usage_percent", 0, 100, above_low=True),
         filtered_answer_alarm=FilteredAnswerAlarm(
             enabled=reader.boolean("alarms.filtered_answer_alarm.enabled"),
@@ -261,6 +263,7 @@ def _read(reader: Reader) -> StackConfig:
         log_level=reader.string("log_level", choices=_LOG_LEVELS),
         service_alarms=read_service_alarms(reader),
         bedrock=read_bedrock(reader, allowed),
+        metric_budget=read_metric_budget(reader),
         raw=reader.data,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.metric_catalogue import LD_USAGE_DEFAULT_SERIES
+from shared.metric_catalogue import LD_USAGE_DEFAULT_SERIES, PERF_DEFAULT_SERIES
 
 CONTEXT_KEY = "aigateway"
 
@@ -84,6 +84,7 @@ DEFAULTS: dict[str, Any] = {
         "ld_generation_error_rate_percent": 5,
         "ld_min_generations": 20,
         "ld_generation_errors_per_hour": 10,
+        "ld_hourly_cost_usd": 10,
         "caller_limit_usage_percent": 80,
         # Optional: page when more than rate_percent of a model's live answers in an hour were stopped by a
         # guardrail or content filter (off by default: a guardrail blocking is often its intended work).
@@ -121,6 +122,14 @@ DEFAULTS: dict[str, Any] = {
         "untracked_min_tokens": 10000,
     },
     "monthly_budget_usd": 500,
+    # Contract "Metric budget": aggregate series by default; per-key series only for the keys named
+    # here (["*"]: every key); the Perf metrics published; the freshness alarm's age.
+    "metric_budget": {
+        "launchdarkly_detail_keys": [],
+        "flashback_detail_ids": [],
+        "perf_series": list(PERF_DEFAULT_SERIES),
+        "oldest_unpublished_window_age_minutes": 180,
+    },
     "collectors": {
         "launchdarkly": {
             "schedule_minutes": 15,

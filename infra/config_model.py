@@ -8,6 +8,7 @@ from typing import Any
 
 from chatbot.caller_limits import CallerLimits
 from chatbot.platform_limits import ANSWER_DEADLINE_DEFAULT_SECONDS, bedrock_retry_budget_seconds
+from shared.metric_catalogue import PERF_DEFAULT_SERIES
 
 
 class ConfigError(ValueError):
@@ -89,6 +90,8 @@ class AlarmsConfig:
     ld_generation_errors_per_hour: int
     caller_limit_usage_percent: float = 80.0
     filtered_answer_alarm: FilteredAnswerAlarm = field(default_factory=FilteredAnswerAlarm)
+    # The aggregate cost alarm of each LaunchDarkly project x environment (InputCost + OutputCost, USD/h).
+    ld_hourly_cost_usd: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +153,21 @@ class BedrockConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricBudgetConfig:
+    """Contract "Metric budget": which keys get series of their own (`("*",)`: every one), which Perf
+    metrics are published, and the age of the oldest unpublished window that raises the freshness alarm."""
+
+    launchdarkly_detail_keys: tuple[str, ...] = ()
+    flashback_detail_ids: tuple[str, ...] = ()
+    perf_series: tuple[str, ...] = PERF_DEFAULT_SERIES
+    oldest_unpublished_window_age_minutes: int = 180
+
+    @property
+    def ld_detail_all(self) -> bool:
+        return "*" in self.launchdarkly_detail_keys
+
+
+@dataclass(frozen=True, slots=True)
 class StackConfig:
     models: ModelsConfig
     chatbot: ChatbotConfig
@@ -162,4 +180,5 @@ class StackConfig:
     log_level: str
     service_alarms: ServiceAlarmsConfig = field(default_factory=ServiceAlarmsConfig)
     bedrock: BedrockConfig = field(default_factory=BedrockConfig)
+    metric_budget: MetricBudgetConfig = field(default_factory=MetricBudgetConfig)
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -9,6 +9,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.config import CONTEXT_KEY, StackConfig, load_config
+from infra.constructs.ai_config_insights import AIConfigInsights
 from infra.constructs.alarms import Alarms
 from infra.constructs.alerting import Alerting
 from infra.constructs.caller_insights import CallerInsights
@@ -19,6 +20,7 @@ from infra.constructs.data_key import DataKey
 from infra.constructs.python_function import FunctionFactory
 from infra.constructs.service_monitoring import ServiceMonitoring
 from infra.partitions import guard_stack
+from shared.metric_catalogue import SOURCE_LAUNCHDARKLY
 
 
 class AIGatewayStack(Stack):
@@ -40,6 +42,12 @@ class AIGatewayStack(Stack):
         self.callers = CallerInsights(self, "Callers", log_group=self.chat_api.function.log_group)
         self.collectors = Collectors(
             self, "Collectors", config=self.config, functions=functions, data_key=self.data_key
+        )
+        # Every AI Config without a series per config: a rule and saved queries on the collector's logs.
+        self.ai_configs = AIConfigInsights(
+            self,
+            "AIConfigs",
+            log_group=self.collectors.collectors[SOURCE_LAUNCHDARKLY].function.log_group,
         )
         self.alerting = Alerting(
             self, "Alerting", emails=self.config.alarms.emails, alarm_name_prefix=alarm_prefix
@@ -74,6 +82,7 @@ class AIGatewayStack(Stack):
             alarms=self.alarms.alarms + self.services.alarms,
             callers=self.callers,
             service_rows=self.services.rows,
+            ai_config_rows=[[self.ai_configs.top_ten_widget()]],
         )
         self._outputs()
 

@@ -169,7 +169,7 @@ def build_report(
         labels = dict(config)
         key3 = (
             labels.get(mc.DIM_PROJECT_KEY, ""),
-            labels.get(mc.DIM_AI_CONFIG_KEY, ""),
+            labels.get(mc.DIM_AI_CONFIG_KEY, "(all)"),  # the metric budget's aggregate series
             labels.get(mc.DIM_ENVIRONMENT, ""),
         )
         report.ai_configs[key3] = {f: results[sums[f"ld|{config}|{f}"]] for f in mc.LD_AI_CONFIG_FIELDS}

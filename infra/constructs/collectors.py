@@ -114,6 +114,7 @@ class Collector:
 
 def vendor_environment(config: StackConfig, source: str) -> dict[str, str]:
     """The vendor-specific variables of the contract (secret ARN and base URL are added by the caller)."""
+    budget = config.metric_budget
     if source == SOURCE_LAUNCHDARKLY:
         ld = config.collectors.launchdarkly
         return {
@@ -123,10 +124,14 @@ def vendor_environment(config: StackConfig, source: str) -> dict[str, str]:
             "LAUNCHDARKLY_AI_CONFIG_TIME_UNIT": ld.time_unit,
             "LAUNCHDARKLY_USAGE_SERIES": ",".join(ld.usage_series),
             "LAUNCHDARKLY_USAGE_LAG_SECONDS": str(ld.usage_lag_seconds),
+            "LAUNCHDARKLY_DETAIL_KEYS": ",".join(budget.launchdarkly_detail_keys),
         }
     if source == SOURCE_FLASHBACK:
-        return {"FLASHBACK_AI_LLM_IDS": ",".join(config.collectors.flashback.llm_ids)}
-    return {}
+        return {
+            "FLASHBACK_AI_LLM_IDS": ",".join(config.collectors.flashback.llm_ids),
+            "FLASHBACK_DETAIL_IDS": ",".join(budget.flashback_detail_ids),
+        }
+    return {"PERF_SERIES": ",".join(budget.perf_series)}
 
 
 class Collectors(Construct):

@@ -39,8 +39,10 @@ class Dashboards(Construct):
         alarms: Sequence[cw.IAlarm],
         callers: CallerInsights,
         service_rows: Sequence[Row] = (),
+        ai_config_rows: Sequence[Row] = (),
     ) -> None:
-        """`service_rows`: the services under the product (service_widgets.py), last."""
+        """`service_rows`: the services under the product (service_widgets.py), last; `ai_config_rows`:
+        the top AI Configs (ai_config_insights.py), after the vendor rows."""
         super().__init__(scope, construct_id)
         self.dashboard = cw.Dashboard(
             self,
@@ -64,6 +66,7 @@ class Dashboards(Construct):
             + bedrock_rows(config)
             + caller_rows(config, callers)
             + vendor_rows(config)
+            + list(ai_config_rows)
             + collector_rows()
             + list(service_rows)
         ):

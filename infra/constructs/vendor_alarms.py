@@ -40,6 +40,7 @@ def add_vendor_alarms(alarms: AlarmAdder, config: StackConfig, dead_letter_queue
         _collector_health(alarms, config, source, collector)
     _dead_letters(alarms, dead_letter_queue)
     _launchdarkly(alarms, config)
+    _freshness(alarms, config)
     _perf(alarms, config)
     _flashback(alarms)
 
@@ -114,49 +115,103 @@ def _dead_letters(alarms: AlarmAdder, queue: sqs.IQueue) -> None:
 
 
 def _launchdarkly(alarms: AlarmAdder, config: StackConfig) -> None:
+    """Alarms follow the metric budget (contract "Metric budget"): by default one error-rate and one cost
+    alarm per project x environment on the aggregate series, and a per-config error-rate alarm only for
+    the keys named in `metric_budget.launchdarkly_detail_keys`. `*` keeps the alarms from before the
+    budget: per listed config, or the project-wide count when the collector lists them itself."""
+    ld = config.collectors.launchdarkly
+    budget = config.metric_budget
+    if budget.ld_detail_all:
+        for ai_config in ld.ai_config_keys:
+            _ld_error_rate(alarms, config, ai_config)
+        if not ld.ai_config_keys:
+            _ld_error_count(alarms, config)
+        return
+    _ld_error_rate(alarms, config, None)
+    _ld_cost(alarms, config)
+    for ai_config in budget.launchdarkly_detail_keys:
+        _ld_error_rate(alarms, config, ai_config)
+
+
+def _ld_error_rate(alarms: AlarmAdder, config: StackConfig, ai_config: str | None) -> None:
+    """One error-rate alarm per environment: of one AI Config, or (None) of every config together."""
     ld = config.collectors.launchdarkly
     limits = config.alarms
     guard = limits.ld_min_generations
-    for ai_config in ld.ai_config_keys:
-        for environment in ld.environment_keys:
-            dims = {
-                mc.DIM_PROJECT_KEY: ld.project_key,
-                mc.DIM_AI_CONFIG_KEY: ai_config,
-                mc.DIM_ENVIRONMENT: environment,
-            }
-            alarms.add(
-                f"LdGenerationErrorRate{slug(ai_config)}{slug(environment)}",
-                f"LaunchDarkly-GenerationErrorRate-above-{limits.ld_generation_error_rate_percent:g}pct-"
-                f"{ai_config}-{environment}",
-                Runbook(
-                    f"LaunchDarkly AI Config {ai_config} ({environment}): GenerationErrorCount / "
-                    f"GenerationCount above {limits.ld_generation_error_rate_percent:g}% in an hour with at "
-                    f"least {guard} generations",
-                    "LaunchDarkly generations",
-                    "the AI Config's monitoring tab in LaunchDarkly (which variation and model fail), then "
-                    "roll back its latest variation change.",
-                    page="launchdarkly-error-rate",
-                ),
-                metric=cw.MathExpression(
-                    expression=f"IF(generations >= {guard}, 100 * FILL(failures, 0) / generations)",
-                    using_metrics={
-                        "generations": metric(mc.LD_GENERATION_COUNT, "Sum", HOUR, dims),
-                        "failures": metric(mc.LD_GENERATION_ERROR_COUNT, "Sum", HOUR, dims),
-                    },
-                    label="generation error rate %",
-                    period=Duration.hours(1),
-                ),
-                threshold=limits.ld_generation_error_rate_percent,
-                comparison=GT,
-                missing=NOT_BREACHING,
-                evaluation_periods=LATE_DATA_PERIODS,
-                datapoints=1,
-            )
-    if ld.ai_config_keys:
-        return
-    # No AI Config listed: the collector reads them all, so alarm on every config of the project at once.
+    what = f"AI Config {ai_config}" if ai_config else f"project {ld.project_key}, every AI Config together"
+    for environment in ld.environment_keys:
+        dims = {mc.DIM_PROJECT_KEY: ld.project_key, mc.DIM_ENVIRONMENT: environment}
+        if ai_config:
+            dims[mc.DIM_AI_CONFIG_KEY] = ai_config
+        scope = f"{ai_config}-{environment}" if ai_config else f"{ld.project_key}-{environment}-all-configs"
+        alarms.add(
+            f"LdGenerationErrorRate{slug(ai_config or 'AllConfigs')}{slug(environment)}",
+            f"LaunchDarkly-GenerationErrorRate-above-{limits.ld_generation_error_rate_percent:g}pct-{scope}",
+            Runbook(
+                f"LaunchDarkly {what} ({environment}): GenerationErrorCount / "
+                f"GenerationCount above {limits.ld_generation_error_rate_percent:g}% in an hour with at "
+                f"least {guard} generations",
+                "LaunchDarkly generations",
+                "the AI Config's monitoring tab in LaunchDarkly (which variation and model fail), then "
+                "roll back its latest variation change.",
+                page="launchdarkly-error-rate",
+            ),
+            metric=cw.MathExpression(
+                expression=f"IF(generations >= {guard}, 100 * FILL(failures, 0) / generations)",
+                using_metrics={
+                    "generations": metric(mc.LD_GENERATION_COUNT, "Sum", HOUR, dims),
+                    "failures": metric(mc.LD_GENERATION_ERROR_COUNT, "Sum", HOUR, dims),
+                },
+                label="generation error rate %",
+                period=Duration.hours(1),
+            ),
+            threshold=limits.ld_generation_error_rate_percent,
+            comparison=GT,
+            missing=NOT_BREACHING,
+            evaluation_periods=LATE_DATA_PERIODS,
+            datapoints=1,
+        )
+
+
+def _ld_cost(alarms: AlarmAdder, config: StackConfig) -> None:
+    """Every AI Config's cost per hour in each environment (the aggregate series: one datapoint a config)."""
+    ld = config.collectors.launchdarkly
+    ceiling = config.alarms.ld_hourly_cost_usd
+    for environment in ld.environment_keys:
+        dims = {mc.DIM_PROJECT_KEY: ld.project_key, mc.DIM_ENVIRONMENT: environment}
+        alarms.add(
+            f"LdCost{slug(environment)}",
+            f"LaunchDarkly-Cost-above-{ceiling:g}USD-per-hour-{ld.project_key}-{environment}",
+            Runbook(
+                f"LaunchDarkly project {ld.project_key} ({environment}): InputCost + OutputCost of every AI "
+                f"Config together above {ceiling:g} USD in an hour",
+                "Top 10 AI Configs by tokens (Contributor Insights on the collector's log lines)",
+                "the saved Logs Insights query 'AI Configs by tokens, cost, errors' for the hour: which "
+                "AI Config spent it, then its monitoring tab in LaunchDarkly.",
+                page="launchdarkly-cost",
+            ),
+            metric=cw.MathExpression(
+                expression="FILL(input, 0) + FILL(output, 0)",
+                using_metrics={
+                    "input": metric(mc.LD_AI_CONFIG_FIELDS["inputCost"], "Sum", HOUR, dims),
+                    "output": metric(mc.LD_AI_CONFIG_FIELDS["outputCost"], "Sum", HOUR, dims),
+                },
+                label="USD per hour",
+                period=Duration.hours(1),
+            ),
+            threshold=ceiling,
+            comparison=GT,
+            missing=NOT_BREACHING,
+            evaluation_periods=LATE_DATA_PERIODS,
+            datapoints=1,
+        )
+
+
+def _ld_error_count(alarms: AlarmAdder, config: StackConfig) -> None:
+    # Per-config series for every listed config (`*`): alarm on every config of the project at once.
     # Metrics Insights gives one query per alarm, hence a count, not a rate.
-    per_hour = limits.ld_generation_errors_per_hour
+    ld = config.collectors.launchdarkly
+    per_hour = config.alarms.ld_generation_errors_per_hour
     alarms.add(
         "LdGenerationErrors",
         f"LaunchDarkly-{mc.LD_GENERATION_ERROR_COUNT.name}-above-{per_hour}-per-hour-{ld.project_key}",
@@ -180,6 +235,31 @@ def _launchdarkly(alarms: AlarmAdder, config: StackConfig) -> None:
         missing=NOT_BREACHING,
         evaluation_periods=LATE_DATA_PERIODS,
         datapoints=1,
+    )
+
+
+def _freshness(alarms: AlarmAdder, config: StackConfig) -> None:
+    """The LaunchDarkly collector has fallen behind: its oldest unpublished window is older than allowed."""
+    minutes = config.metric_budget.oldest_unpublished_window_age_minutes
+    interval = config.collectors.launchdarkly.schedule_minutes * 60
+    source = mc.SOURCE_LAUNCHDARKLY
+    alarms.add(
+        f"CollectorFreshness{slug(source)}",
+        f"{mc.OLDEST_UNPUBLISHED_WINDOW_AGE.name}-{source}-above-{minutes}min",
+        Runbook(
+            f"The {source} collector's oldest unpublished window is more than {minutes} minutes old in "
+            "two consecutive runs: it reads less per run than closes (rate limits, time budget, errors)",
+            "Collector freshness",
+            "the collector's 'collector run finished' log lines: series deferred, rate-limit waits and "
+            "vendor errors, then whether the AI Config count grew.",
+            page="collector-freshness",
+        ),
+        metric=metric(mc.OLDEST_UNPUBLISHED_WINDOW_AGE, "Maximum", interval, {mc.DIM_SOURCE: source}),
+        threshold=minutes * 60,
+        comparison=GT,
+        missing=NOT_BREACHING,  # no run at all is the missed-runs alarm's case
+        evaluation_periods=2,
+        datapoints=2,
     )
 
 

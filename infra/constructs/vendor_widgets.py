@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
 
@@ -10,8 +12,32 @@ from infra.constructs.dashboard_widgets import DAY, HOUR, Row, graph, header, se
 from shared import metric_catalogue as mc
 
 
+def _levels(
+    metric: mc.MetricDef, aggregate: tuple[str, ...], detail: tuple[str, ...], statistic: str
+) -> list[cw.IMetric]:
+    """The series the metric budget publishes (contract "Metric budget"): the aggregate level, plus the
+    per-key series when keys are named; `*` (every key, no aggregate copy) searches the per-key schema."""
+    per_key = search(metric, statistic, HOUR)
+    if "*" in detail:
+        return [per_key]
+    found: list[cw.IMetric] = [search(replace(metric, dimensions=aggregate), statistic, HOUR)]
+    return [*found, per_key] if detail else found
+
+
 def vendor_rows(config: StackConfig) -> list[Row]:
-    ld = mc.LD_AI_CONFIG_FIELDS
+    budget = config.metric_budget
+
+    def ld_series(field: str, statistic: str = "Sum") -> list[cw.IMetric]:
+        return _levels(
+            mc.LD_AI_CONFIG_FIELDS[field],
+            mc.LD_AGGREGATE_DIMENSIONS,
+            budget.launchdarkly_detail_keys,
+            statistic,
+        )
+
+    def fb_series(metric: mc.MetricDef) -> list[cw.IMetric]:
+        return _levels(metric, (), budget.flashback_detail_ids, "Sum")
+
     return [
         [
             header(
@@ -23,28 +49,29 @@ def vendor_rows(config: StackConfig) -> list[Row]:
             graph(
                 "LaunchDarkly generations",
                 [
-                    search(ld[f], "Sum", HOUR)
+                    series
                     for f in ("generationCount", "generationSuccessCount", "generationErrorCount")
+                    for series in ld_series(f)
                 ],
                 width=6,
                 unit="per hour",
             ),
             graph(
                 "LaunchDarkly tokens",
-                [search(ld[f], "Sum", HOUR) for f in ("inputTokens", "outputTokens")],
+                [series for f in ("inputTokens", "outputTokens") for series in ld_series(f)],
                 width=6,
                 unit="tokens / hour",
             ),
             graph(
                 "LaunchDarkly cost (USD)",
-                [search(ld[f], "Sum", HOUR) for f in ("inputCost", "outputCost")],
+                [series for f in ("inputCost", "outputCost") for series in ld_series(f)],
                 width=6,
                 unit="USD / hour",
             ),
             graph(
                 "LaunchDarkly latency and feedback",
-                [search(ld[f], "Average", HOUR) for f in ("durationMs", "timeToFirstTokenMs")],
-                right=[search(ld[f], "Sum", HOUR) for f in ("thumbsUp", "thumbsDown")],
+                [s for f in ("durationMs", "timeToFirstTokenMs") for s in ld_series(f, "Average")],
+                right=[series for f in ("thumbsUp", "thumbsDown") for series in ld_series(f)],
                 width=6,
                 unit="ms",
                 right_unit="feedback / hour",
@@ -134,14 +161,19 @@ def vendor_rows(config: StackConfig) -> list[Row]:
                 right_unit="ratio / hits",
             ),
         ],
-        [header(f"### Flashback (`{mc.NS_FLASHBACK}`, increments per {mc.DIM_AI_LLM_ID})")],
+        [
+            header(
+                f"### Flashback (`{mc.NS_FLASHBACK}`, all {mc.DIM_AI_LLM_ID} together, named ids apart)"
+            )
+        ],
         [
             graph(
                 "Flashback calls and tokens",
-                [search(mc.FLASHBACK_API_CALLS, "Sum", HOUR)],
+                fb_series(mc.FLASHBACK_API_CALLS),
                 right=[
-                    search(mc.FLASHBACK_FIELDS[f], "Sum", HOUR)
+                    series
                     for f in ("totalTokensIn", "totalTokensOut", "totalLlmTokensIn", "totalLlmTokensOut")
+                    for series in fb_series(mc.FLASHBACK_FIELDS[f])
                 ],
                 width=12,
                 unit="calls / hour",
@@ -150,8 +182,9 @@ def vendor_rows(config: StackConfig) -> list[Row]:
             graph(
                 "Flashback policy violations, alerts and blocks",
                 [
-                    search(mc.FLASHBACK_FIELDS[f], "Sum", HOUR)
+                    series
                     for f in ("totalPolicyViolations", "totalAlerts", "totalBlocks")
+                    for series in fb_series(mc.FLASHBACK_FIELDS[f])
                 ],
                 width=12,
                 unit="per hour",
@@ -171,5 +204,14 @@ def collector_rows() -> list[Row]:
                 width=24 // len(mc.COLLECTOR_METRICS),
             )
             for metric in mc.COLLECTOR_METRICS
+            if metric is not mc.OLDEST_UNPUBLISHED_WINDOW_AGE
+        ],
+        [
+            graph(
+                "Collector freshness",
+                [search(mc.OLDEST_UNPUBLISHED_WINDOW_AGE, "Maximum", HOUR, "oldest unpublished window")],
+                unit="seconds",
+                width=24,
+            )
         ],
     ]

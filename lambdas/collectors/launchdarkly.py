@@ -7,13 +7,14 @@ configured keys; empty: every config the project lists, each run: `launchdarkly_
   or before `now - lag` rounded down to 5 minutes (lag `LAUNCHDARKLY_INGESTION_LAG_SECONDS`, default 900:
   LaunchDarkly aggregates events with a delay, so a window is read only once its events are in);
 - the first run starts `LAUNCHDARKLY_LOOKBACK_SECONDS` (default 24 h) back, aligned to the window size; a
-  run reads at most `LAUNCHDARKLY_MAX_WINDOWS_PER_RUN` (default 24) windows, so catch-up after downtime is
-  bounded; nothing older than 14 days minus an hour (CloudWatch's limit) is ever asked for;
+  run reads at most `LAUNCHDARKLY_MAX_WINDOWS_PER_RUN` (default 24) windows per series, series with the
+  oldest windows first (`launchdarkly_schedule`); nothing older than 14 days minus an hour is asked for;
 - `from`/`to` go out in `LAUNCHDARKLY_AI_CONFIG_TIME_UNIT` (`ms` default, per LaunchDarkly's official
   OpenAPI: from inclusive, to exclusive, <= 100 days apart; `s` for the seed's snippet). A wrong unit
   silently reads an empty window of 1970, so a run whose every window reads all zero logs a warning;
 - each field becomes the metric of its PascalCase name (catalogue `LD_AI_CONFIG_FIELDS`) at the window's
-  start, dimensions ProjectKey, AIConfigKey, Environment.
+  start, dimensions ProjectKey, AIConfigKey, Environment (the metric budget then publishes it at
+  ProjectKey, Environment, and per config only for named keys: `collectors.common.budget`).
 
 Account usage (`GET /api/v2/usage/<path>`, `LAUNCHDARKLY_USAGE_SERIES`), one series per path:
 `aggregationType=incremental&granularity=daily`, `from`/`to` in the unit the endpoint's reference
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from collectors import launchdarkly_schedule as schedule
 from collectors.common.cloudwatch_writer import MAX_AGE_MS, MAX_DIMENSION_VALUE, Datapoint
 from collectors.common.http import HttpClient, MalformedResponse, VendorHTTPError
 from collectors.common.runner import OutOfTime, Run, SeriesOutput, Unit, csv, env_int
@@ -110,7 +112,6 @@ class LaunchDarklySettings:
         )
 
 
-# --- AI Config windows ------------------------------------------------------------------------------
 def align_down(value: int, step: int) -> int:
     return value - value % step
 
@@ -182,7 +183,6 @@ def ai_config_datapoints(
     return points, invalid, all_zero
 
 
-# --- usage ------------------------------------------------------------------------------------------
 def pascal(key: str) -> str:
     cleaned = "".join(ch if ch.isalnum() else " " for ch in key)
     return "".join(part[:1].upper() + part[1:] for part in cleaned.split())
@@ -265,7 +265,6 @@ def usage_datapoints(body: Any, path: str, plan: UsagePlan, now_ms: int) -> Usag
     return result
 
 
-# --- the run --------------------------------------------------------------------------------------------
 @dataclass(slots=True)
 class ZeroTracker:
     windows_read: int = 0
@@ -281,7 +280,7 @@ def _ai_config_series(
     zeros: ZeroTracker,
 ) -> None:
     project = settings.project_key
-    series = f"ai-config/{project}/{config_key}/{env_key}"
+    series = schedule.series_name(project, config_key, env_key)
     path = f"/api/v2/projects/{quote(project, safe='')}/ai-configs/{quote(config_key, safe='')}/metrics"
     dims = (
         (mc.DIM_PROJECT_KEY, project),
@@ -383,18 +382,21 @@ def collect(run: Run, settings: LaunchDarklySettings | None = None) -> None:
         settings.base_url, {"Authorization": token, "LD-API-Version": "beta"}, ld_rate_limits=True
     )
     zeros = ZeroTracker()
-    for config_key in ai_config_keys(run, http, settings.project_key, settings.ai_config_keys):
-        for env_key in settings.environment_keys:
-            _ai_config_series(run, http, settings, config_key, env_key, zeros)
+    keys = ai_config_keys(run, http, settings.project_key, settings.ai_config_keys)
+    pairs = [(config_key, env_key) for config_key in keys for env_key in settings.environment_keys]
+    names = [schedule.series_name(settings.project_key, *pair) for pair in pairs]
+    marks = schedule.load_marks(run, names)  # oldest windows first (launchdarkly_schedule.py)
+    for config_key, env_key in schedule.oldest_first(pairs, marks, run.now_ms, settings):
+        _ai_config_series(run, http, settings, config_key, env_key, zeros)
     for path in settings.usage_series:
         _usage_series(run, http, settings, path)
+    run.flush()
+    run.oldest_unpublished_s = schedule.oldest_unpublished_age_s(
+        names, marks, run.committed, run.now_ms, settings
+    )
     if zeros.windows_read and zeros.windows_all_zero == zeros.windows_read:
         run.log.warning(
             "every AI Config window read all zero: if there is traffic, LAUNCHDARKLY_AI_CONFIG_TIME_UNIT "
             "may be wrong (a wrong unit silently reads an empty 1970 window)",
-            extra={
-                "source": run.source,
-                "time_unit": settings.time_unit,
-                "windows_read": zeros.windows_read,
-            },
+            extra={"source": run.source, "time_unit": settings.time_unit, "windows_read": zeros.windows_read},
         )

@@ -87,12 +87,13 @@ def test_given_two_ticks_when_reported_then_each_launchdarkly_window_counted_onc
     result, cloudwatch, fakes = run
     ld = fakes["launchdarkly"]
     now = datetime.now(UTC)
+    assert result.report.ai_configs
     for (project, config, env), figures in result.report.ai_configs.items():
-        dims = [
-            {"Name": mc.DIM_PROJECT_KEY, "Value": project},
-            {"Name": mc.DIM_AI_CONFIG_KEY, "Value": config},
-            {"Name": mc.DIM_ENVIRONMENT, "Value": env},
-        ]
+        # The metric budget's default: one series per project x environment, each config's window a
+        # datapoint of its own (contract "Metric budget").
+        assert config == "(all)"
+        dims = [{"Name": mc.DIM_PROJECT_KEY, "Value": project}, {"Name": mc.DIM_ENVIRONMENT, "Value": env}]
+        configs = [c for p, c, e in ld._ai_configs if (p, e) == (project, env)]  # the fake's registrations
         points = cloudwatch.get_metric_statistics(
             Namespace=mc.NS_LAUNCHDARKLY,
             MetricName=mc.LD_GENERATION_COUNT.name,
@@ -103,23 +104,26 @@ def test_given_two_ticks_when_reported_then_each_launchdarkly_window_counted_onc
             Statistics=["Sum", "SampleCount"],
         )["Datapoints"]
         # 24 windows on the first tick; the second tick (15 min later) adds one when an hour closed between.
-        assert len(points) in (24, 25), (config, env)
+        assert len(points) in (24, 25), env
         for point in points:
             start_ms = int(point["Timestamp"].timestamp() * 1000)
-            expected = ld.expected_ai_config_metrics(project, config, env, start_ms, start_ms + 3_600_000)
-            assert point["SampleCount"] == 1  # one datapoint per window: never published twice
-            assert point["Sum"] == expected["generationCount"]
+            end_ms = start_ms + 3_600_000
+            expected = [ld.expected_ai_config_metrics(project, c, env, start_ms, end_ms) for c in configs]
+            assert point["SampleCount"] == len(configs)  # each config's window once: never published twice
+            assert point["Sum"] == sum(e["generationCount"] for e in expected)
         assert figures["generationCount"] is not None
 
 
 def test_given_flashback_ticks_when_reported_then_increments_equal_the_growth_of_the_totals(run: Any) -> None:
     result, _, fakes = run
     flashback = fakes["flashback"]
-    for llm, figures in result.report.flashback.items():
-        growth = result.flashback_growth[llm]
-        for field, metric in mc.FLASHBACK_FIELDS.items():
-            assert figures.get(metric.name, 0) == growth[field], (llm, field)
-        assert flashback.totals(llm)
+    # The metric budget's default: one series for every id together ("(all)"), the sum of each id's growth.
+    assert set(result.report.flashback) == {"(all)"}
+    figures = result.report.flashback["(all)"]
+    for field, metric in mc.FLASHBACK_FIELDS.items():
+        growth = sum(per_id[field] for per_id in result.flashback_growth.values())
+        assert figures.get(metric.name, 0) == growth, field
+    assert all(flashback.totals(llm) for llm in result.flashback_growth)
 
 
 def test_given_perf_outage_then_recovery_when_reported_then_completed_days_once_and_never_today(

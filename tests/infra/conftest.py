@@ -53,6 +53,8 @@ CUSTOM_CONTEXT: dict[str, Any] = {
         "untracked_margin_percent": 25,
         "untracked_min_tokens": 50000,
     },
+    # One AI Config watched closely (its own series and error-rate alarm beside the aggregate ones).
+    "metric_budget": {"launchdarkly_detail_keys": ["support-bot"]},
     "collectors": {
         "launchdarkly": {"ai_config_keys": ["support-bot"], "environment_keys": ["production", "staging"]},
         "flashback": {"llm_ids": ["llm-1", "llm-2"], "schedule_minutes": 30},

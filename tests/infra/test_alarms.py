@@ -65,7 +65,9 @@ def test_given_default_config_when_synthesized_then_exactly_the_expected_alarms_
         *(f"{P}CollectorErrors-{s}-in-2-runs" for s in SOURCES),
         *(f"{P}CollectorRuns-{s}-missing" for s in SOURCES),
         f"{P}Collector-dead-letter-queue-not-empty",
-        f"{P}LaunchDarkly-GenerationErrorCount-above-10-per-hour-default",
+        f"{P}LaunchDarkly-GenerationErrorRate-above-5pct-default-production-all-configs",
+        f"{P}LaunchDarkly-Cost-above-10USD-per-hour-default-production",
+        f"{P}OldestUnpublishedWindowAge-launchdarkly-above-180min",
         f"{P}Perf-ProjectedMonthEndCost-above-budget-500USD",
         f"{P}Flashback-Blocks-above-zero",
         f"{P}Flashback-PolicyViolations-above-zero",
@@ -235,18 +237,33 @@ def test_given_a_slower_schedule_when_synthesized_then_collector_alarm_periods_f
     assert (errors["Period"], runs["Period"]) == (1800, 3600)
 
 
-def test_given_no_ai_config_keys_when_synthesized_then_launchdarkly_errors_are_watched_project_wide(
+def test_given_the_default_budget_when_synthesized_then_launchdarkly_alarms_watch_the_aggregate_series(
     default: Synth,
 ) -> None:
-    alarm = _alarm(default, f"{P}LaunchDarkly-GenerationErrorCount-above-10-per-hour-default")
+    rate = _alarm(default, f"{P}LaunchDarkly-GenerationErrorRate-above-5pct-default-production-all-configs")
+    cost = _alarm(default, f"{P}LaunchDarkly-Cost-above-10USD-per-hour-default-production")
+    aggregate = [{"Name": "Environment", "Value": "production"}, {"Name": "ProjectKey", "Value": "default"}]
 
-    assert _returned_expression(alarm)["Expression"] == (
-        'SELECT SUM(GenerationErrorCount) FROM SCHEMA("AIGateway/LaunchDarkly", '
-        "ProjectKey, AIConfigKey, Environment) WHERE ProjectKey = 'default'"
-    )
-    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (10, "GreaterThanThreshold")
-    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 1)
-    assert alarm["TreatMissingData"] == "notBreaching"
+    assert _stat(rate, "generations")["Metric"]["Dimensions"] == aggregate
+    assert _stat(rate, "failures")["Metric"]["Dimensions"] == aggregate
+    assert _stat(cost, "input")["Metric"] == {
+        "Dimensions": aggregate,
+        "MetricName": mc.LD_AI_CONFIG_FIELDS["inputCost"].name,
+        "Namespace": mc.NS_LAUNCHDARKLY,
+    }
+    assert _returned_expression(cost)["Expression"] == "FILL(input, 0) + FILL(output, 0)"
+    assert (cost["Threshold"], cost["EvaluationPeriods"], cost["DatapointsToAlarm"]) == (10, 3, 1)
+    assert mc.DIM_AI_CONFIG_KEY not in json.dumps(_alarms(default))
+
+
+def test_given_the_default_budget_when_synthesized_then_a_freshness_alarm_watches_the_oldest_window(
+    default: Synth,
+) -> None:
+    alarm = _alarm(default, f"{P}OldestUnpublishedWindowAge-launchdarkly-above-180min")
+
+    assert alarm["MetricName"] == mc.OLDEST_UNPUBLISHED_WINDOW_AGE.name
+    assert alarm["Dimensions"] == [{"Name": "Source", "Value": "launchdarkly"}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["EvaluationPeriods"]) == ("Maximum", 10800, 2)
 
 
 @pytest.mark.parametrize("environment", ["production", "staging"])

@@ -76,6 +76,7 @@ def test_given_default_config_when_synthesized_then_launchdarkly_environment_mat
         "LAUNCHDARKLY_AI_CONFIG_TIME_UNIT",
         "LAUNCHDARKLY_USAGE_SERIES",
         "LAUNCHDARKLY_USAGE_LAG_SECONDS",
+        "LAUNCHDARKLY_DETAIL_KEYS",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
     }
@@ -98,6 +99,7 @@ def test_given_default_config_when_synthesized_then_perf_and_flashback_environme
         "CHECKPOINT_TABLE_NAME",
         "PERF_API_BASE_URL",
         "PERF_API_KEY_SECRET_ARN",
+        "PERF_SERIES",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
     }
@@ -107,6 +109,7 @@ def test_given_default_config_when_synthesized_then_perf_and_flashback_environme
         "FLASHBACK_API_BASE_URL",
         "FLASHBACK_API_KEY_SECRET_ARN",
         "FLASHBACK_AI_LLM_IDS",
+        "FLASHBACK_DETAIL_IDS",
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -90,15 +91,22 @@ def test_given_default_config_when_synthesized_then_token_usage_over_time_is_a_s
         ("Time to first token", [mc.TIME_TO_FIRST_TOKEN]),
         ("Estimated cost per hour (USD)", [mc.ESTIMATED_COST]),
         ("Model and cache errors", [mc.MODEL_ERRORS, mc.CACHE_ERRORS]),
-        ("LaunchDarkly generations", [mc.LD_GENERATION_COUNT, mc.LD_GENERATION_ERROR_COUNT]),
+        (  # the metric budget's aggregate level: per project x environment
+            "LaunchDarkly generations",
+            [
+                replace(m, dimensions=mc.LD_AGGREGATE_DIMENSIONS)
+                for m in (mc.LD_GENERATION_COUNT, mc.LD_GENERATION_ERROR_COUNT)
+            ],
+        ),
         ("Perf providers", [mc.PERF_PROVIDER_P95_LATENCY, mc.PERF_PROVIDER_ERROR_RATE]),
         (
             "Flashback policy violations, alerts and blocks",
-            [mc.FLASHBACK_POLICY_VIOLATIONS, mc.FLASHBACK_BLOCKS],
+            [replace(m, dimensions=()) for m in (mc.FLASHBACK_POLICY_VIOLATIONS, mc.FLASHBACK_BLOCKS)],
         ),
         ("CollectorRuns", [mc.COLLECTOR_RUNS]),
         ("CollectorErrors", [mc.COLLECTOR_ERRORS]),
         ("DatapointsPublished", [mc.DATAPOINTS_PUBLISHED]),
+        ("Collector freshness", [mc.OLDEST_UNPUBLISHED_WINDOW_AGE]),
     ],
 )
 def test_given_default_config_when_synthesized_then_each_panel_searches_its_catalogue_metrics(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import App
+from aws_cdk.assertions import Template
 
 from infra.config import load_config
 from infra.constructs.caller_insights import QUERIES
@@ -81,14 +82,19 @@ def test_given_the_default_stack_when_an_alarm_pages_then_its_runbook_page_repea
         assert first_check in checks, f"{path} does not repeat the first check of {name}: {first_check!r}"
 
 
+def _star_stack_alarms() -> list[dict[str, Any]]:
+    """The alarms of a stack whose budget keeps every AI Config as its own series (`*`, no keys listed)."""
+    config = load_config({"metric_budget": {"launchdarkly_detail_keys": ["*"]}})
+    template = Template.from_stack(AIGatewayStack(App(), "AIGatewayStar", config=config)).to_json()
+    return [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+
+
 def test_given_the_runbook_pages_when_read_then_each_has_the_four_sections_and_serves_an_alarm(
     default: Synth, custom: Synth
 ) -> None:
+    every = [*_alarms(default).values(), *_alarms(custom).values(), *_star_stack_alarms()]
     kinds = {
-        kind
-        for synth in (default, custom)
-        for alarm in _alarms(synth).values()
-        for _path, kind in RUNBOOK_LINK.findall(render(alarm["AlarmDescription"]))
+        kind for alarm in every for _path, kind in RUNBOOK_LINK.findall(render(alarm["AlarmDescription"]))
     }
     pages = {page.stem for page in RUNBOOKS.glob("*.md")} - {"index"}
 
@@ -105,7 +111,12 @@ def test_given_the_runbook_pages_when_read_then_each_has_the_four_sections_and_s
 def test_given_an_alarm_description_over_1024_characters_when_the_stack_is_built_then_it_stops() -> None:
     # Each key within CloudWatch's 255 characters for a dimension value; the two together too long.
     keys = {"ai_config_keys": ["support-bot-" + "x" * 240], "environment_keys": ["production-" + "y" * 240]}
-    config = load_config({"collectors": {"launchdarkly": keys}})
+    config = load_config(
+        {
+            "collectors": {"launchdarkly": keys},
+            "metric_budget": {"launchdarkly_detail_keys": keys["ai_config_keys"]},
+        }
+    )
 
     with pytest.raises(ValueError, match=r"alarm description has \d+ characters, CloudWatch accepts 1024"):
         AIGatewayStack(App(), "AIGatewayLongKeys", config=config)

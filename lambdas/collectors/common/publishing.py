@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from collectors.common.budget import ITEM_MESSAGE, item_lines
 from collectors.common.checkpoints import CheckpointError, CheckpointUnavailable, Claim, CommitConflict
 from collectors.common.cloudwatch_writer import Batch, Datapoint, PublishError, PublishOutcomeUnknown
 from collectors.common.unknown_outcome import note_unknown_outcome
@@ -111,7 +112,10 @@ class Publisher:
     def hold(
         self, series: str, claim: Claim, output: SeriesOutput, target: str, fields: Mapping[str, Any]
     ) -> None:
-        """Validate the fetched datapoints and keep them, unit by unit, for the shared publish."""
+        """Validate the fetched datapoints and keep them, unit by unit, for the shared publish.
+
+        The metric budget (`budget.py`) maps each datapoint to the series it lands in, inside its unit, so
+        units, checkpoints and the exactly-once rules are the same whatever the budget."""
         units = output.unit_bounds()
         pieces: list[dict[str, list[dict[str, Any]]]] = []
         dropped: Counter[str] = Counter()
@@ -119,11 +123,12 @@ class Publisher:
         begin = 0
         for unit in units:
             by_namespace: dict[str, list[dict[str, Any]]] = {}
-            for point in output.datapoints[begin : unit.end]:
-                datum, reason = self.run.writer.validate(point, now_ms)
-                if datum is None:
-                    dropped[reason] += 1
-                else:
+            for collected in output.datapoints[begin : unit.end]:
+                for point in self.run.budget.expand(collected):
+                    datum, reason = self.run.writer.validate(point, now_ms)
+                    if datum is None:
+                        dropped[reason] += 1
+                        break  # the same value and time: its other series would drop it too
                     by_namespace.setdefault(point.metric.namespace, []).append(datum)
             pieces.append(by_namespace)
             begin = unit.end
@@ -238,6 +243,8 @@ class Publisher:
             )
             self.run.stats.series["failed"] += 1
             return
+        self.run.committed[entry.series] = mark
+        self._log_items(entry, entry.units[done - 1].end)
         if not complete:
             self.run.log.warning(
                 "PutMetricData failed: checkpoint advanced to the last published unit, the rest follows "
@@ -258,6 +265,11 @@ class Publisher:
         )
         partial = entry.output.partial or not complete
         self.run.stats.series["outcome_unknown" if entry.unknown else "partial" if partial else "ok"] += 1
+
+    def _log_items(self, entry: Held, end: int) -> None:
+        """One JSON log line per published item (contract "Metric budget"): its keys and every value."""
+        for line in item_lines(self.run.source, entry.output.datapoints[:end]):
+            self.run.log.info(ITEM_MESSAGE, extra={"series": entry.series, **line})
 
     def release(self, claim: Any, fields: Mapping[str, Any]) -> None:
         try:

@@ -18,7 +18,8 @@ A flush also starts whenever `FLUSH_DATAPOINTS` (10,000) datums or `FLUSH_SERIES
 Health: at the end of every run (failed ones too) one PutMetricData to `AIGateway/Collectors`, dimension
 Source: CollectorRuns = 1, CollectorErrors = failed vendor calls (plus a token that could not be read),
 DatapointsPublished = vendor datapoints CloudWatch accepted, PublishOutcomeUnknown = calls whose answer
-was lost. Then one structured log line with every count.
+was lost, OldestUnpublishedWindowAge = how far behind the vendor's windows are (`freshness.py`; 0 for a
+vendor without windows). Then one structured log line with every count.
 
 Failure (`Run.failure`): a run that could not start (configuration, secret), or whose attempted series
 all failed, raises `CollectorRunFailed` after the health is out, so the retries of the same event
@@ -42,11 +43,11 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
+from collectors.common.budget import MetricBudget
 from collectors.common.checkpoints import (
     Checkpoint,
     CheckpointError,
@@ -68,6 +69,7 @@ from collectors.common.publishing import SeriesOutput as SeriesOutput  # re-expo
 from collectors.common.publishing import Unit as Unit
 from collectors.common.run_inputs import csv as csv
 from collectors.common.run_inputs import env_int, runner_settings, scheduled_time_ms
+from collectors.common.run_stats import RunStats
 from collectors.common.secrets import SecretUnavailable, get_token
 from shared import metric_catalogue as mc
 from shared.aws_clients import client
@@ -93,28 +95,6 @@ class CollectorRunFailed(Exception):
 
 class OutOfTime(Exception):
     """Not enough Lambda time left to start another vendor call; the series resumes next run."""
-
-
-@dataclass(slots=True)
-class RunStats:
-    vendor_errors: int = 0
-    published: int = 0
-    publish_calls: int = 0
-    publish_unknown: int = 0  # PutMetricData calls whose answer was lost
-    dropped: Counter[str] = field(default_factory=Counter)
-    invalid_values: int = 0
-    series: Counter[str] = field(default_factory=Counter)  # ok, partial, failed, noop, claims_lost, deferred
-
-    def as_log(self) -> dict[str, Any]:
-        return {
-            "vendor_errors": self.vendor_errors,
-            "datapoints_published": self.published,
-            "put_metric_data_calls": self.publish_calls,
-            "put_metric_data_outcome_unknown": self.publish_unknown,
-            "datapoints_dropped": dict(self.dropped),
-            "invalid_values": self.invalid_values,
-            "series": dict(self.series),
-        }
 
 
 class Run:
@@ -146,7 +126,11 @@ class Run:
         self.config_error: ValueError | None = None  # reported by run_collector, after the health is out
         self.http_settings, self.reserve_seconds = HttpSettings(), DEFAULT_RESERVE_SECONDS
         self._checkpoints = ("", 600)  # table, lease seconds
+        self.committed: dict[str, int | None] = {}  # series -> the mark its commit set (freshness.py)
+        self.oldest_unpublished_s = 0.0  # OldestUnpublishedWindowAge, set by a vendor with windows
+        self.budget = MetricBudget()
         try:  # every setting now: a broken one fails the run before it calls anyone (the vendor's: `collect`)
+            self.budget = MetricBudget.from_env(os.environ)
             self.http_settings = http_settings or HttpSettings.from_env()
             self.reserve_seconds = float(env_int("COLLECTOR_TIME_RESERVE_SECONDS", 15, 0, 600))
             self._checkpoints = runner_settings(checkpoints=store is None)
@@ -324,6 +308,7 @@ class Run:
             Datapoint(mc.COLLECTOR_ERRORS, self.stats.vendor_errors, self.now_ms, dims),
             Datapoint(mc.DATAPOINTS_PUBLISHED, self.stats.published, self.now_ms, dims),
             Datapoint(mc.PUBLISH_OUTCOME_UNKNOWN, self.stats.publish_unknown, self.now_ms, dims),
+            Datapoint(mc.OLDEST_UNPUBLISHED_WINDOW_AGE, self.oldest_unpublished_s, self.now_ms, dims),
         ]
 
     def publish_health(self) -> None:
@@ -338,6 +323,7 @@ class Run:
             "source": self.source,
             "run_id": self.run_id,
             "duration_ms": round((time.monotonic() - self._started) * 1000, 1),
+            "oldest_unpublished_window_age_s": self.oldest_unpublished_s,
             **self.stats.as_log(),
             **self.http_stats.as_log(),
         }

@@ -13,6 +13,7 @@ class Unit(StrEnum):
     MILLISECONDS = "Milliseconds"
     NONE = "None"
     PERCENT = "Percent"
+    SECONDS = "Seconds"
 
 
 @dataclass(frozen=True, slots=True)

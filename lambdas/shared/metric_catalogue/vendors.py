@@ -32,7 +32,20 @@ DATAPOINTS_PUBLISHED = _health("DatapointsPublished", "datapoints CloudWatch acc
 PUBLISH_OUTCOME_UNKNOWN = _health(  # maybe stored, so never resent: each is at most one call's gap
     "PublishOutcomeUnknown", "PutMetricData calls sent whose answer was lost (read timeout, closed)"
 )
-COLLECTOR_METRICS = (COLLECTOR_RUNS, COLLECTOR_ERRORS, DATAPOINTS_PUBLISHED, PUBLISH_OUTCOME_UNKNOWN)
+OLDEST_UNPUBLISHED_WINDOW_AGE = MetricDef(  # contract "Metric budget": how far behind the collector is
+    NS_COLLECTORS,
+    "OldestUnpublishedWindowAge",
+    Unit.SECONDS,
+    (DIM_SOURCE,),
+    "age of the oldest closed window not yet published, at the end of a run (0: caught up)",
+)
+COLLECTOR_METRICS = (
+    COLLECTOR_RUNS,
+    COLLECTOR_ERRORS,
+    DATAPOINTS_PUBLISHED,
+    PUBLISH_OUTCOME_UNKNOWN,
+    OLDEST_UNPUBLISHED_WINDOW_AGE,
+)
 
 # --- AIGateway/LaunchDarkly (AI Config metrics) -------------------------------------------------
 LD_DIMENSIONS = (DIM_PROJECT_KEY, DIM_AI_CONFIG_KEY, DIM_ENVIRONMENT)
@@ -55,6 +68,9 @@ LD_AI_CONFIG_FIELDS: dict[str, MetricDef] = {
         ("thumbsDown", Unit.COUNT, "negative feedback in the window"),
     )
 }
+# The metric budget's aggregate level (contract "Metric budget"): per project x environment, every AI
+# Config's window values as datapoints of their own; AIConfigKey only for the keys named in detail.
+LD_AGGREGATE_DIMENSIONS = (DIM_PROJECT_KEY, DIM_ENVIRONMENT)
 LD_GENERATION_COUNT = LD_AI_CONFIG_FIELDS["generationCount"]
 LD_GENERATION_ERROR_COUNT = LD_AI_CONFIG_FIELDS["generationErrorCount"]
 LD_GENERATION_SUCCESS_COUNT = LD_AI_CONFIG_FIELDS["generationSuccessCount"]
@@ -135,6 +151,24 @@ PERF_PROVIDER_P99_LATENCY = MetricDef(
 )
 PERF_PROVIDER_RATE_LIMIT_HITS = MetricDef(
     NS_PERF, "ProviderRateLimitHits", Unit.COUNT, (DIM_PROVIDER,), "providers.<p>.rate_limit_hits"
+)
+
+# The metric budget's default PERF_SERIES: the Perf metrics the dashboards and alarms use.
+PERF_DEFAULT_SERIES: tuple[str, ...] = tuple(
+    metric.name
+    for metric in (
+        PERF_PROJECTED_MONTH_END_COST,
+        PERF_CURRENT_MONTH_COST,
+        PERF_SUCCESS_RATE,
+        PERF_FAILURE_RATE,
+        PERF_DAILY_CALLS,
+        PERF_DAILY_COST,
+        PERF_PROVIDER_UPTIME,
+        PERF_PROVIDER_ERROR_RATE,
+        PERF_PROVIDER_P95_LATENCY,
+        PERF_PROVIDER_P99_LATENCY,
+        PERF_PROVIDER_RATE_LIMIT_HITS,
+    )
 )
 
 

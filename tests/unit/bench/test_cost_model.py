@@ -118,10 +118,31 @@ def test_given_a_variant_when_series_are_counted_then_catalogue_times_configurat
     assert series[(mc.NS_TOKEN_USAGE, "InputTokens")] == 3
     assert series[(mc.NS_TOKEN_USAGE, "EstimatedCost")] == 2  # priced models only
     ld = sum(n for (ns, _), n in series.items() if ns == mc.NS_LAUNCHDARKLY)
-    assert ld == 10 * 2 * len(mc.LD_AI_CONFIG_FIELDS)
-    health = len(mc.SOURCES) * len(mc.COLLECTOR_METRICS)  # 3 sources x 4 health metrics
-    assert sum(n for (ns, _), n in series.items() if ns == mc.NS_COLLECTORS) == health == 12
+    assert ld == 2 * len(mc.LD_AI_CONFIG_FIELDS)  # the metric budget: one aggregate series per environment
+    health = len(mc.SOURCES) * len(mc.COLLECTOR_METRICS)  # 3 sources x 5 health metrics
+    assert sum(n for (ns, _), n in series.items() if ns == mc.NS_COLLECTORS) == health == 15
     assert sum(n for (ns, _), n in series.items() if ns == mc.NS_PERF) == 1  # measured fan-out only
+
+
+@pytest.mark.parametrize(("detail", "per_metric"), [((), 2), (("support-bot",), 4), (("*",), 20)])
+def test_given_a_metric_budget_when_series_are_counted_then_aggregate_plus_named_keys_or_every_key(
+    detail: tuple[str, ...], per_metric: int
+) -> None:
+    from shared import metric_catalogue as mc
+
+    series = cost.series_inventory(_variant(ld_detail_keys=detail), cost.Observed())
+
+    assert series[(mc.NS_LAUNCHDARKLY, mc.LD_GENERATION_COUNT.name)] == per_metric  # 10 configs x 2 envs
+
+
+def test_given_the_default_perf_series_when_counted_then_only_the_used_perf_metrics_bill() -> None:
+    from shared import metric_catalogue as mc
+
+    variant = _variant(perf_series=mc.PERF_DEFAULT_SERIES)
+    series = cost.series_inventory(variant, cost.Observed(perf_series={"TotalCalls": 1, "SuccessRate": 1}))
+
+    assert (mc.NS_PERF, "TotalCalls") not in series
+    assert series[(mc.NS_PERF, "SuccessRate")] == 1
 
 
 def test_given_a_15_minute_schedule_when_requests_are_counted_then_2920_runs_a_month() -> None:
@@ -139,11 +160,11 @@ def test_given_a_bill_when_totalled_then_the_sum_of_its_lines_and_daily_series_p
     assert bill.total == pytest.approx(sum(usd for _, _, usd in bill.lines))
     series_line = bill.lines[0]
     # 3 x (15 + 3 callers' metrics) TokenUsage (the 15 include TruncatedAnswers, FilteredAnswers and the
-    # live-only LiveInputTokens and LiveOutputTokens) - 1 unpriced EstimatedCost + 240 LD + 8 Flashback + 12
-    # health, and 3 daily series at 1/24 (Perf DailyCalls, and total-mau's assumed 2 series); AWS/Bedrock's
-    # metrics bill nothing
+    # live-only LiveInputTokens and LiveOutputTokens) - 1 unpriced EstimatedCost + 24 LD (the budget's
+    # aggregate: 12 metrics x 2 environments) + 8 Flashback + 15 health, and 3 daily series at 1/24 (Perf
+    # DailyCalls, and total-mau's assumed 2 series); AWS/Bedrock's metrics bill nothing
     daily = 1 + cost.ASSUMED_USAGE_SERIES_PER_PATH
-    expected = (3 * (15 + 3) - 1 + 240 + 8 + 12 + daily / 24) * prices.CUSTOM_METRIC_MONTH
+    expected = (3 * (15 + 3) - 1 + 24 + 8 + 15 + daily / 24) * prices.CUSTOM_METRIC_MONTH
     assert series_line[2] == pytest.approx(expected)
     emf = next(usd for item, _, usd in bill.lines if item.startswith("EMF"))
     assert emf == pytest.approx(1000 * cost.CHAT_REQUESTS_PER_MONTH / 1e9 * prices.LOGS_INGESTION_PER_GB)

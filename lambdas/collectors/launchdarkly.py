@@ -9,9 +9,8 @@ configured keys; empty: every config the project lists, each run: `launchdarkly_
 - the first run starts `LAUNCHDARKLY_LOOKBACK_SECONDS` (default 24 h) back, aligned to the window size; a
   run reads at most `LAUNCHDARKLY_MAX_WINDOWS_PER_RUN` (default 24) windows per series, series with the
   oldest windows first (`launchdarkly_schedule`); nothing older than 14 days minus an hour is asked for;
-- `from`/`to` go out in `LAUNCHDARKLY_AI_CONFIG_TIME_UNIT` (`ms` default, per LaunchDarkly's official
-  OpenAPI: from inclusive, to exclusive, <= 100 days apart; `s` for the seed's snippet). A wrong unit
-  silently reads an empty window of 1970, so a run whose every window reads all zero logs a warning;
+- `from`/`to` in `LAUNCHDARKLY_AI_CONFIG_TIME_UNIT` (`ms` default per LaunchDarkly's OpenAPI, `s` for the
+  seed's snippet; a wrong unit reads an empty 1970 window: an all-zero run logs a warning);
 - each field becomes the metric of its PascalCase name (catalogue `LD_AI_CONFIG_FIELDS`) at the window's
   start, dimensions ProjectKey, AIConfigKey, Environment (the metric budget then publishes it at
   ProjectKey, Environment, and per config only for named keys: `collectors.common.budget`).

@@ -38,6 +38,13 @@ def ld_usage_paths() -> tuple[str, ...]:
     return tuple(LD_USAGE_SERIES)
 
 
+def perf_metric_names() -> tuple[str, ...]:
+    """Every metric the Perf collector can publish (the catalogue's Perf table)."""
+    from shared.metric_catalogue import PERF_FIELDS
+
+    return tuple(spec.metric.name for spec in PERF_FIELDS)
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -62,6 +69,11 @@ COMMON = (
     Setting("COLLECTOR_HTTP_RATE_LIMIT_WAIT_MAX_SECONDS", "number", 0, 120),
     Setting("POWERTOOLS_LOG_LEVEL", "level"),
     Setting("POWERTOOLS_SERVICE_NAME", "free"),
+    # The metric budget (every collector's runner reads all three): detail keys only select which keys
+    # also get series of their own, so any text is a valid selection; PERF_SERIES names Perf metrics.
+    Setting("LAUNCHDARKLY_DETAIL_KEYS", "free"),
+    Setting("FLASHBACK_DETAIL_IDS", "free"),
+    Setting("PERF_SERIES", "perf_series"),
 )
 VENDOR = {
     "launchdarkly": (
@@ -136,6 +148,9 @@ def _valid(setting: Setting, raw: str, secrets: tuple[str, ...]) -> bool:
     if kind == "series":
         paths = ld_usage_paths()
         return all(item.strip().strip("/") in paths for item in text.split(",") if item.strip())
+    if kind == "perf_series":
+        items = {item.strip() for item in text.split(",") if item.strip()}
+        return "*" in items or items <= set(perf_metric_names())
     if kind == "url":
         match = URL.fullmatch(text)
         if match is None:
@@ -225,6 +240,9 @@ def values(setting: Setting) -> st.SearchStrategy[str]:
         return st.sampled_from(levels) | _ENV_TEXT
     if kind == "choice":
         return st.sampled_from([*setting.choices, "MS", " s ", "", "seconds", "us"]) | _ENV_TEXT
+    if kind == "perf_series":
+        names = st.sampled_from([*perf_metric_names()[:6], "*", "Nope", "a b", ""])
+        return st.lists(names, max_size=3).map(",".join) | _ENV_TEXT
     if kind == "series":
         paths = st.sampled_from([*ld_usage_paths()[:6], "/total-mau/", "nope", "observability", "a b", ""])
         return st.lists(paths, max_size=3).map(",".join) | _ENV_TEXT

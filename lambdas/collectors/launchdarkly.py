@@ -11,9 +11,8 @@ configured keys; empty: every config the project lists, each run: `launchdarkly_
   oldest windows first (`launchdarkly_schedule`); nothing older than 14 days minus an hour is asked for;
 - `from`/`to` in `LAUNCHDARKLY_AI_CONFIG_TIME_UNIT` (`ms` default per LaunchDarkly's OpenAPI, `s` for the
   seed's snippet; a wrong unit reads an empty 1970 window: an all-zero run logs a warning);
-- each field becomes the metric of its PascalCase name (catalogue `LD_AI_CONFIG_FIELDS`) at the window's
-  start, dimensions ProjectKey, AIConfigKey, Environment (the metric budget then publishes it at
-  ProjectKey, Environment, and per config only for named keys: `collectors.common.budget`).
+- each field becomes its PascalCase metric (`LD_AI_CONFIG_FIELDS`) at the window's start, by ProjectKey,
+  AIConfigKey, Environment (published per the metric budget: `collectors.common.budget`).
 
 Account usage (`GET /api/v2/usage/<path>`, `LAUNCHDARKLY_USAGE_SERIES`), one series per path:
 `aggregationType=incremental&granularity=daily`, `from`/`to` in the unit the endpoint's reference

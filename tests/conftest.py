@@ -1,5 +1,5 @@
 """Test-wide setup: offline AWS credentials, moto's server and the loopback Bedrock on 127.0.0.1, and which
-tests share a worker when pytest-xdist runs the suite in parallel (`make test` runs `pytest -n <cores+1>`)."""
+tests share a worker when pytest-xdist runs the suite in parallel (`make test` runs `pytest -n <cores+2>`)."""
 
 from __future__ import annotations
 

@@ -45,7 +45,8 @@ from shared.metric_catalogue import ANONYMOUS_CALLER
 __all__ = ["handler", "publish_token_metrics"]
 
 logger = Logger()
-tracer = Tracer()
+# botocore is the only I/O: patching every library X-Ray knows (requests, httplib, drivers) costs import time.
+tracer = Tracer(patch_modules=["botocore"])
 # debug=False: Powertools' debug mode (POWERTOOLS_DEV) would print every event, bodies included.
 app = APIGatewayHttpResolver(debug=False)
 

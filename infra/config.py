@@ -165,6 +165,7 @@ def _read(reader: Reader) -> StackConfig:
         caller_limits=_caller_limits(reader),
         limits_fail_mode=reader.string("chatbot.limits_fail_mode", choices=("open", "closed")),
         reserved_concurrency=reader.integer("chatbot.reserved_concurrency", 1, 10_000),
+        snap_start=reader.boolean("chatbot.snap_start"),
     )
     _check_chatbot_limits(reader, chatbot)
     api = ApiConfig(

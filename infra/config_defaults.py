@@ -65,6 +65,10 @@ DEFAULTS: dict[str, Any] = {
         # at this many instances instead of taking the concurrency every other function of the account
         # runs on. At the API's 20 requests/s it serves answers averaging up to 5 s; raise both together.
         "reserved_concurrency": 100,
+        # Lambda SnapStart (docs/deploy.md): every deploy publishes a version whose initialized memory
+        # Lambda snapshots; new instances resume from it instead of importing and initializing. python3.14
+        # on arm64 supports it; it bills a cache charge per version and one per restore (docs/deploy.md).
+        "snap_start": True,
     },
     "api": {"throttle_rate_limit": 20, "throttle_burst_limit": 40},
     "alarms": {

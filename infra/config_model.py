@@ -50,6 +50,7 @@ class ChatbotConfig:
     caller_limits: CallerLimits = field(default_factory=CallerLimits)
     limits_fail_mode: str = "open"
     reserved_concurrency: int = 100
+    snap_start: bool = True
 
     @property
     def bedrock_budget_seconds(self) -> int:

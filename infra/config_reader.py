@@ -62,6 +62,13 @@ class Reader:
             return low
         return value
 
+    def boolean(self, path: str) -> bool:
+        value = self.get(path)
+        if not isinstance(value, bool):
+            self.fail(path, "must be true or false", value)
+            return False
+        return value
+
     def number(
         self, path: str, low: float, high: float, *, above_low: bool = False, value: Any = _UNSET
     ) -> float:

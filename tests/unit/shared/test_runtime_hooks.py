@@ -69,3 +69,12 @@ def test_given_hooks_when_run_then_before_snapshot_in_reverse_and_after_restore_
     runtime_hooks.run_after_restore(hooks)
 
     assert calls == ["before second", "before first", "after first 1", "after second 1"]
+
+
+def test_given_the_real_library_when_the_handler_is_imported_then_its_registry_holds_the_hooks() -> None:
+    library = pytest.importorskip(LIBRARY)  # requirements-dev.txt pins it; Lambda's runtime ships it
+    from chatbot import chatbot_handler, snapshot  # noqa: F401 - the import registers the hooks
+
+    assert runtime_hooks.HOOKS is library
+    assert snapshot.before_snapshot in [func for func, _, _ in library.get_before_snapshot()]
+    assert snapshot.after_restore in [func for func, _, _ in library.get_after_restore()]

@@ -19,8 +19,9 @@ warm snapshot beats a failed deploy).
 
 After each restore (`after_restore`): Python's `random` is reseeded from the OS (every copy would
 otherwise draw the same retry jitter and log sampling), the credentials are forgotten and the clients'
-connection pools closed, so each copy fetches its own credentials and opens its own connections. (Lambda's
-managed runtime makes the OS's randomness unique per copy; uuid4 and the X-Ray ids draw from it.)
+connection pools closed, so each copy fetches its own credentials and opens its own connections. (The
+operating system's randomness, which uuid4 and the X-Ray ids draw from, is the managed runtime's to make
+unique per copy; what Python keeps in memory is this module's.)
 
 `register()` is called once at import of the handler module; the hooks run only where the runtime runs
 them (shared.runtime_hooks: never outside a SnapStart publish or restore, except in tests and the bench).

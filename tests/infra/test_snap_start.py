@@ -77,6 +77,7 @@ def test_given_either_setting_when_synthesized_then_the_api_invokes_the_live_ali
         if p["Properties"]["Principal"] == "apigateway.amazonaws.com"
     ]
     assert permission["FunctionName"] == {"Ref": alias_name}  # the alias only, never $LATEST
+    assert synth.json["Outputs"]["ChatbotLiveAlias"]["Value"] == {"Ref": alias_name}
 
 
 def test_given_snap_start_off_when_synthesized_then_no_function_snapshots(custom: Synth) -> None:

@@ -193,14 +193,10 @@ def test_given_a_warm_up_that_fails_when_run_then_it_never_raises_and_still_leav
     assert response["statusCode"] == 200  # the canned answers are gone: the real Bedrock fake answers
 
 
-def test_given_active_tracing_as_deployed_when_the_warm_up_runs_then_both_requests_are_answered() -> None:
-    # Tracing is decided when the handler module is imported: a fresh interpreter with Lambda's variables
-    # (a trace header included, as the bench sets one) and Powertools' Tracer enabled, as the stack deploys.
-    code = (
-        "from chatbot import chatbot_handler, snapshot\n"
-        "assert not chatbot_handler.tracer.disabled\n"
-        "print(snapshot.before_snapshot())\n"
-    )
+def _fresh_interpreter(code: str) -> subprocess.CompletedProcess[str]:
+    """`code` in a fresh interpreter with Lambda's variables and Powertools' Tracer enabled, as the stack
+    deploys (tracing is decided when the handler module is imported), and a trace header as the bench sets
+    one. Its endpoint is never reached: the warm-up answers every AWS request in the process."""
     env = {
         **{k: v for k, v in os.environ.items() if k != "POWERTOOLS_TRACE_DISABLED"},
         "PYTHONPATH": os.pathsep.join([str(ROOT / "lambdas"), str(ROOT)]),
@@ -209,11 +205,37 @@ def test_given_active_tracing_as_deployed_when_the_warm_up_runs_then_both_reques
         "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
         "MODEL_ID": "amazon.nova-lite-v1:0",
         "CACHE_TABLE_NAME": "chat-cache",
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # never reached: every request is answered in the process
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
     }
     result = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def test_given_active_tracing_as_deployed_when_the_warm_up_runs_then_both_requests_are_answered() -> None:
+    result = _fresh_interpreter(
+        "from chatbot import chatbot_handler, snapshot\n"
+        "assert not chatbot_handler.tracer.disabled\n"
+        "print(snapshot.before_snapshot())\n"
+    )
+
     assert "answers=[(200, False), (200, True)]" in result.stdout, result.stdout[-2000:]
     assert "discarded" not in result.stderr  # X-Ray's "still initializing" warning for every AWS call
+
+
+def test_given_the_warm_up_when_the_first_real_invocation_comes_then_it_is_still_the_cold_start() -> None:
+    # The warm-up runs below the Logger's and Tracer's decorators: their cold-start flags are the first
+    # real invocation's (an event that is not HTTP API 2.0 logs a warning carrying the Logger's keys).
+    result = _fresh_interpreter(
+        "from chatbot import chatbot_handler, snapshot\n"
+        "from tests.support import FakeLambdaContext\n"
+        "assert snapshot.before_snapshot().answers == [(200, False), (200, True)]\n"
+        "for _ in range(2):\n"
+        "    chatbot_handler.handler({'version': '1.0'}, FakeLambdaContext())\n"
+    )
+
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    warnings = [line for line in lines if line.get("message") == "not an HTTP API payload 2.0 event"]
+    assert [line["cold_start"] for line in warnings] == [True, False]

@@ -9,11 +9,12 @@ limit for every caller (every live answer is metered), the loopback Bedrock. It 
   its warm answers (target 1.3 or less);
 - without SnapStart: the first answer of a fresh process (after its import) against its warm answers.
 Warm: the median of answers 3 to REQUESTS of the same process (the second still settles one-time state of
-moto's usage items); each figure is the median over `repeats` processes. The wall time includes moto's and
-the fake model's own time (as a real answer includes DynamoDB's and Bedrock's); the CPU time of the
-handler's process (in the note) is the part the code itself controls. A restored environment also opens
-new connections and fetches credentials on its first answer, as the probe's does: on 127.0.0.1 both
-are nearly free, against AWS each TLS handshake adds tens of milliseconds that no snapshot can keep.
+moto's usage items); each figure is the median over twice part 3's repeats of processes. The wall time
+includes moto's and the fake model's own time (as a real answer includes DynamoDB's and Bedrock's); the
+CPU time of the handler's process (in the note) is the part the code itself controls. A restored
+environment also opens new connections and fetches credentials on its first answer, as the probe's does:
+on 127.0.0.1 both cost little (moto starts a thread per connection), against AWS each TLS handshake adds
+tens of milliseconds that no snapshot can keep.
 """
 
 from __future__ import annotations
@@ -90,8 +91,10 @@ def environment(memory_mb: int, moto_endpoint: str, bedrock_endpoint: str) -> di
 
 
 def figures(env: dict[str, str], repeats: int) -> tuple[list[Figure], dict[str, Any]]:
+    """Twice part 3's repeats: each process gives one first answer, the noisiest sample of the part."""
     _probe("fresh", env)  # warm-up run (page cache, .pyc)
     runs: dict[str, list[Run]] = {"snapstart": [], "fresh": []}
+    repeats *= 2
     for _ in range(repeats):  # interleaved
         for mode, found in runs.items():
             found.append(_probe(mode, env))

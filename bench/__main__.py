@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                 lambda: collector_scale.run(moto, sizes=sizes, flashback_ids=ids, freshness=not args.quick),
             )
         if "cost" in parts:
-            from bench import cost
+            from bench import cost, cost_snapstart
 
             def cost_part() -> PartResult:
                 observed = cost.Observed()
@@ -189,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 emf_result = runner.results.get("emf")
                 emf_bytes: Any = emf_result.data["emf_bytes"] if emf_result else 740.0
-                return cost.run(emf_bytes=float(emf_bytes), observed=observed)
+                result = cost.run(emf_bytes=float(emf_bytes), observed=observed)
+                cold = runner.results.get("cold")
+                return cost_snapstart.extend(result, cold.data.get("first_request") if cold else None)
 
             runner.part("cost", "5: the monitoring's own cost", cost_part)
         if "limits" in parts:

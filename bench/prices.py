@@ -59,3 +59,14 @@ DYNAMODB_RRU_PER_MILLION = 0.125
 # two yearly rotations (so $1, $2, then at most $3 a month); requests ($0.03 per 10,000 after 20,000 free a
 # month) are not priced: DynamoDB and CloudWatch Logs cache their data keys for minutes.
 KMS_KEY_MONTH = 1.00  # USD per customer-managed key per month, before rotations
+
+# AWS Lambda, https://aws.amazon.com/lambda/pricing/ : the chatbot's duration (arm64, first tier) and
+# SnapStart for Python. A version published with SnapStart bills its snapshot cache per GB of the
+# function's memory for as long as the version exists (at least 3 hours), and each execution environment
+# restored from it bills a restore per GB of memory (the pricing page's SnapStart section and its us-east-1
+# example). Since 2025-08-01 the INIT phase of a managed-runtime ZIP function bills as duration (AWS
+# Compute Blog, "AWS Lambda standardizes billing for INIT Phase"): what a restore replaces.
+LAMBDA_ARM64_GB_SECOND = 0.0000133334
+SNAPSTART_CACHE_GB_SECOND = 0.0000015046
+SNAPSTART_CACHE_MIN_SECONDS = 3 * 3600
+SNAPSTART_RESTORE_PER_GB = 0.0001397998

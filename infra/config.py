@@ -185,6 +185,7 @@ def _read(reader: Reader) -> StackConfig:
         answer_deadline_seconds=reader.integer(
             "chatbot.answer_deadline_seconds", ANSWER_DEADLINE_MIN_SECONDS, ANSWER_DEADLINE_MAX_SECONDS
         ),
+        snap_start=reader.boolean("chatbot.snap_start"),
     )
     _check_chatbot_limits(reader, chatbot)
     api = ApiConfig(

@@ -68,6 +68,10 @@ DEFAULTS: dict[str, Any] = {
         # Seconds from a request's arrival until the gateway answers with the text so far (the HTTP API
         # gives up at 30 s); chatbot.platform_limits explains 25 and the bounds 5..28.
         "answer_deadline_seconds": 25,
+        # Lambda SnapStart (docs/deploy.md): every deploy publishes a version whose initialized memory
+        # Lambda snapshots; new instances resume from it instead of importing and initializing. python3.14
+        # on arm64 supports it; it bills a cache charge per version and one per restore (docs/deploy.md).
+        "snap_start": True,
     },
     "api": {"throttle_rate_limit": 20, "throttle_burst_limit": 40},
     "alarms": {

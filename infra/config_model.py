@@ -52,6 +52,7 @@ class ChatbotConfig:
     limits_fail_mode: str = "open"
     reserved_concurrency: int = 100
     answer_deadline_seconds: int = ANSWER_DEADLINE_DEFAULT_SECONDS
+    snap_start: bool = True
 
     @property
     def bedrock_budget_seconds(self) -> int:

@@ -89,6 +89,10 @@ class AIGatewayStack(Stack):
     def _outputs(self) -> None:
         outputs = {
             "ChatApiUrl": (self.chat_api.url, "POST here with SigV4 (service execute-api)"),
+            "ChatbotLiveAlias": (
+                self.chat_api.alias.function_arn,
+                "the chatbot version the API invokes (alias live, SnapStart: chatbot.snap_start)",
+            ),
             "DashboardUrl": (self.dashboards.url, "CloudWatch dashboard"),
             "AlarmTopicArn": (
                 self.alerting.topic.topic_arn,

@@ -20,13 +20,15 @@ from constructs import Construct
 from infra.chatbot_environment import chatbot_environment
 from infra.config import StackConfig, foundation_model_id, geo_prefix
 from infra.constructs.data_key import DYNAMODB_KEY_ACTIONS, DataKey
-from infra.constructs.python_function import FunctionFactory, log_retention
+from infra.constructs.python_function import FunctionFactory, log_retention, snap_start_conf
 from infra.constructs.usage_table import UsageTable
 from infra.nag import acknowledge
 from infra.scanner_skips import CHATBOT_DLQ, CHATBOT_VPC, skip
 from shared.table_schema import CACHE_PARTITION_KEY, CACHE_TTL_ATTRIBUTE
 
 CHATBOT_HANDLER = "chatbot/chatbot_handler.handler"
+# The alias the HTTP API invokes: every deploy publishes a version of the function and points it there.
+LIVE_ALIAS = "live"
 # ConverseStream is authorized as InvokeModelWithResponseStream; the chatbot never calls InvokeModel.
 BEDROCK_ACTIONS = ["bedrock:InvokeModelWithResponseStream"]
 # HTTP API $context variables: who called (SigV4 identity), what, how it ended and how long it took.
@@ -122,11 +124,19 @@ class ChatApi(Construct):
             memory_mb=chatbot.memory_mb,
             timeout_seconds=chatbot.timeout_seconds,
             reserved_concurrency=chatbot.reserved_concurrency,
+            snap_start=snap_start_conf(chatbot.snap_start),
             environment=chatbot_environment(
                 config,
                 cache_table_name=self.cache_table.table_name,
                 usage_table_name=self.usage.table_name,
             ),
+        )
+        # The API calls a published version through an alias, never $LATEST: SnapStart snapshots published
+        # versions only, and a version is the code and configuration of one deploy. Alarms, dashboards and
+        # reserved concurrency stay on the function (AWS/Lambda's FunctionName dimension sums every
+        # version and alias of it).
+        self.alias = lambda_.Alias(
+            self, "ChatbotLive", alias_name=LIVE_ALIAS, version=self.function.current_version
         )
         role = self.function.role
         assert role is not None  # nosec B101 # the factory always passes a role (narrows the type)
@@ -177,7 +187,7 @@ class ChatApi(Construct):
         self.http_api.add_routes(
             path="/chat",
             methods=[apigwv2.HttpMethod.POST],
-            integration=HttpLambdaIntegration("ChatbotIntegration", self.function),
+            integration=HttpLambdaIntegration("ChatbotIntegration", self.alias),
             authorizer=HttpIamAuthorizer(),
         )
 

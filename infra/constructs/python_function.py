@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -20,7 +20,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.config import RETENTION_DAYS, StackConfig
+from infra.config import CONTEXT_KEY, RETENTION_DAYS, ConfigError, StackConfig
 from infra.nag import acknowledge
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
@@ -32,6 +32,25 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 POWERTOOLS_LAYER_ARN = (
     "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:{version}"
 )
+
+
+# The synth warning CDK adds to every SnapStart function ("SnapStart only supports published Lambda
+# versions"): a function built with `snap_start` publishes one (`current_version`) and is called through it.
+SNAP_START_PUBLISH_WARNING = "@aws-cdk/aws-lambda:snapStartRequirePublish"
+
+
+def snap_start_conf(
+    enabled: bool, runtime: lambda_.Runtime = RUNTIME, key: str = f"{CONTEXT_KEY}.chatbot.snap_start"
+) -> lambda_.SnapStartConf | None:
+    """SnapStart on published versions when `enabled`; an error naming `key` where the runtime has none
+    (Lambda: Java 11+, Python 3.12+, .NET 8+, either architecture)."""
+    if not enabled:
+        return None
+    if not runtime.supports_snap_start:
+        raise ConfigError(
+            f"{key} is true, but the functions' runtime {runtime.name} has no SnapStart: set it to false"
+        )
+    return lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS
 
 
 # jsii enum members are named, not numbered: CloudWatch's retention values in the enum's own order.
@@ -81,9 +100,11 @@ class FunctionFactory:
         reserved_concurrency: int | None = None,
         async_failure: AsyncFailure | None = None,
         wildcard_resource_reason: str = "",
+        snap_start: lambda_.SnapStartConf | None = None,
     ) -> lambda_.Function:
         """A function with its own log group and role; `wildcard_resource_reason` explains any action
-        the caller adds with Resource `*` besides X-Ray's."""
+        the caller adds with Resource `*` besides X-Ray's. With `snap_start` the caller must call the
+        function through a published version (`function.current_version`), as SnapStart requires."""
         log_group = logs.LogGroup(
             scope,
             f"{construct_id}Logs",
@@ -119,7 +140,15 @@ class FunctionFactory:
             retry_attempts=ASYNC_RETRY_ATTEMPTS if async_failure else None,
             max_event_age=async_failure.max_event_age if async_failure else None,
             on_failure=destinations.SqsDestination(async_failure.queue) if async_failure else None,
+            snap_start=snap_start,
+            # Each deploy publishes a new version; the one it replaces is deleted, not kept: a kept SnapStart
+            # version would keep billing its snapshot cache (docs/deploy.md).
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
         )
+        if snap_start is not None:
+            Annotations.of(function).acknowledge_warning(
+                SNAP_START_PUBLISH_WARNING, "the function is called through its published current_version"
+            )
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",

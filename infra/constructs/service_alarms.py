@@ -90,7 +90,7 @@ def api_runbooks(services: ServiceAlarmsConfig, guard: int) -> dict[str, Runbook
             API_LATENCY_WIDGET,
             "the chatbot's ResponseLatency and Time to first token. High too means Bedrock is slow and long "
             "answers get cut at 30 s; low means the function itself is slow to start or blocked (Lambda "
-            "duration, Init Duration in its REPORT lines).",
+            "duration; Init Duration, or Restore Duration with SnapStart, in its REPORT lines).",
             page="api-integration-latency",
         ),
     }
@@ -121,9 +121,10 @@ def function_runbooks(watched: WatchedFunction, period_minutes: int) -> dict[str
             f"The {label} function's longest invocation (Duration Maximum per {period_minutes} min) neared "
             "its timeout",
             DURATION_WIDGET,
-            "the function's REPORT lines of the slow invocations (Duration, Init Duration, Max Memory Used), "
-            "then its own log lines around them: a slow dependency (Bedrock, DynamoDB, a vendor API) or too "
-            "little memory. At the timeout Lambda stops the invocation and counts an error.",
+            "the function's REPORT lines of the slow invocations (Duration, Init or Restore Duration, Max "
+            "Memory Used), then its own log lines around them: a slow dependency (Bedrock, DynamoDB, a "
+            "vendor API) or too little memory. At the timeout Lambda stops the invocation and counts an "
+            "error.",
             page="function-duration",
         ),
         mc.LAMBDA_CONCURRENT_EXECUTIONS.name: Runbook(

@@ -29,6 +29,7 @@ from aws_lambda_powertools.utilities.parser import ValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chatbot import platform_limits as limits
+from chatbot import snapshot
 from chatbot.arrival import RequestTiming, request_timing
 from chatbot.cache import ResponseCache
 from chatbot.callers import caller_of
@@ -45,7 +46,8 @@ from shared.metric_catalogue import ANONYMOUS_CALLER
 __all__ = ["handler", "publish_token_metrics"]
 
 logger = Logger()
-tracer = Tracer()
+# botocore is the only I/O: patching every library X-Ray knows (requests, httplib, drivers) costs import time.
+tracer = Tracer(patch_modules=["botocore"])
 # debug=False: Powertools' debug mode (POWERTOOLS_DEV) would print every event, bodies included.
 app = APIGatewayHttpResolver(debug=False)
 
@@ -237,3 +239,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return _raw_error(400, "invalid_event", f"{where}: not an HTTP API (payload 2.0) event")
     app.append_context(handler_started=handler_started, caller=caller)
     return app.resolve(event, context)
+
+
+# SnapStart: the first request's work before the snapshot, fresh per-copy state after (chatbot.snapshot).
+snapshot.register()

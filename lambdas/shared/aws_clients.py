@@ -10,17 +10,28 @@ a connection closed after the request went out, although CloudWatch may already 
 double count). Every CloudWatch client therefore vetoes those retries (`_no_blind_resend`): a call is
 resent only after an answer that says it was not stored (throttling, 5xx) or a failure before sending
 (connection refused, connect timeout); an unknown outcome is raised to the caller (`outcome_unknown`).
+
+One botocore session per process builds every client: the service models, endpoint rules and handlers it
+loads are loaded once, not once per client. Its credentials are deferred (`shared.deferred_credentials`):
+building a client fetches none, the first signed request does, so clients can be built before a SnapStart
+snapshot without carrying credentials into it; `forget_credentials` and `close_connections` make a restored
+copy fetch its own credentials and open its own connections. botocore, not boto3: boto3's session adds
+only resources and S3 transfers, which no function here uses, and importing it costs about a quarter of
+the handler's import (`make bench`, part 3).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from functools import cache
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import HTTPClientError, SSLError
+
+from shared.deferred_credentials import DeferredChain, DeferredCredentials
 
 # botocore's DEBUG logging prints request headers and canonical requests (the session token of the
 # function's role) and response bodies (GetSecretValue's SecretString). Lambda's advanced logging
@@ -47,6 +58,30 @@ def _no_blind_resend(caught_exception: BaseException | None = None, **_: Any) ->
     return False if caught_exception is not None and outcome_unknown(caught_exception) else None
 
 
+# botocore sessions are not safe to build clients from in parallel (the metering's background read may
+# build the DynamoDB client while the request's thread builds another): one builder at a time.
+_BUILDING = threading.RLock()
+_BUILT: list[Any] = []
+
+
+@cache
+def _session() -> botocore.session.Session:
+    session = botocore.session.get_session()
+    session.register_component(
+        "credential_provider", DeferredChain(session.get_component("credential_provider"))
+    )
+    return session
+
+
+def credentials() -> DeferredCredentials:
+    """The credentials every client of this process signs with (fetched on the first signed request)."""
+    with _BUILDING:
+        found = _session().get_credentials()
+    if not isinstance(found, DeferredCredentials):
+        raise TypeError(f"the clients' session holds {type(found).__name__}, not deferred credentials")
+    return found
+
+
 @cache
 def client(
     service: str,
@@ -62,13 +97,31 @@ def client(
         read_timeout=read_timeout,
         tcp_keepalive=True,
     )
-    built = boto3.session.Session().client(service, config=config)
+    with _BUILDING:
+        built = _session().create_client(service, config=config)
+        _BUILT.append(built)
     service_id = built.meta.service_model.service_id.hyphenize()
     for operation in NOT_IDEMPOTENT.get(service, ()):
         built.meta.events.register_first(f"needs-retry.{service_id}.{operation}", _no_blind_resend)
     return built
 
 
+def forget_credentials() -> None:
+    """Drop the fetched credentials (if any): the next signed request fetches them again."""
+    credentials().forget()
+
+
+def close_connections() -> None:
+    """Close every client's pooled connections; the next request opens a new one."""
+    with _BUILDING:
+        built = list(_BUILT)
+    for each in built:
+        each.close()
+
+
 def reset_clients() -> None:
-    """Forget every client (tests change endpoints and credentials between cases)."""
-    client.cache_clear()
+    """Forget every client and the session (tests change endpoints and credentials between cases)."""
+    with _BUILDING:
+        client.cache_clear()
+        _session.cache_clear()
+        _BUILT.clear()

@@ -43,6 +43,7 @@ CUSTOM_CONTEXT: dict[str, Any] = {
         },
         "limits_fail_mode": "closed",
         "reserved_concurrency": 50,
+        "snap_start": False,  # turned off: the version and alias stay, the snapshot goes
     },
     # The service alarms read their own thresholds (names carry them).
     "service_alarms": {"api_5xx_rate_percent": 2, "function_duration_percent_of_timeout": 90},

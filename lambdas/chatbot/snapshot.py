@@ -24,7 +24,8 @@ operating system's randomness, which uuid4 and the X-Ray ids draw from, is the m
 unique per copy; what Python keeps in memory is this module's.)
 
 `register()` is called once at import of the handler module; the hooks run only where the runtime runs
-them (shared.runtime_hooks: never outside a SnapStart publish or restore, except in tests and the bench).
+them (the runtime: never outside a SnapStart publish or restore; shared.runtime_hooks plays its part in
+tests and the bench).
 """
 
 from __future__ import annotations

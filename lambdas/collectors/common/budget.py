@@ -9,12 +9,13 @@ reach it at no series cost:
   its per-config series (with AIConfigKey) when the key is in `LAUNCHDARKLY_DETAIL_KEYS`;
 - `AIGateway/Flashback`: every increment goes to the series with no dimension (all ids), and to its AiLlmId
   series when the id is in `FLASHBACK_DETAIL_IDS`;
-- `*` in either keeps the behaviour from before the budget, as the contract says: every key's own series
-  and no aggregate copy (the aggregate is then the SUM of the per-key series, as before);
+- `*` in either gives every key its own series (as before the budget) and still feeds the aggregate, so
+  switching between `*`, named keys and none never leaves a gap in the aggregate series, its graphs or
+  its alarms;
 - `AIGateway/Perf`: only the metrics named in `PERF_SERIES` (`*`: every field; default: those the
   dashboards and alarms use, `mc.PERF_DEFAULT_SERIES`);
 - anything else (usage, health) is published as it comes.
-With named keys (or none) the aggregate series receive every value, so naming a key adds series and never
+Whatever the budget, the aggregate series receive every value: naming a key (or `*`) adds series and never
 takes any away, and the aggregate alarms and graphs stay whole.
 
 Why a budget change loses and repeats nothing: the budget is applied when a fetched unit is held for
@@ -103,9 +104,8 @@ def _split(point: Datapoint, key_dimension: str, detail: frozenset[str] | None) 
         tuple(pair for pair in point.dimensions if pair[0] != key_dimension),
         point.signed,
     )
-    if detail is None:
-        return [point]  # `*` keeps the per-key behaviour as it was: every key's series, no aggregate copy
-    return [aggregate, point] if key in detail else [aggregate]
+    # The aggregate always: a budget switch must leave no hole in it (alarms and graphs read it)
+    return [aggregate, point] if detail is None or key in detail else [aggregate]
 
 
 def item_lines(source: str, points: Iterable[Datapoint]) -> list[dict[str, Any]]:

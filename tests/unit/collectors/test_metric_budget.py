@@ -137,7 +137,7 @@ def test_given_named_detail_keys_when_published_then_only_those_configs_get_seri
     assert published(cloudwatch, detail=False) == vendor.aggregate_truth()
 
 
-def test_given_star_when_published_then_every_config_has_its_series_as_before_and_no_aggregate_copy(
+def test_given_star_when_published_then_every_config_has_its_series_and_the_aggregate_holds_each_value(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LAUNCHDARKLY_DETAIL_KEYS", "*")
@@ -146,8 +146,11 @@ def test_given_star_when_published_then_every_config_has_its_series_as_before_an
 
     invoke(MemoryStore(), cloudwatch, vendor.collect)
 
-    assert sum(published(cloudwatch, detail=True).values()) == 3 * len(FIELDS)
-    assert published(cloudwatch, detail=False) == Counter()
+    detail = published(cloudwatch, detail=True)
+    assert {dict(dims)[mc.DIM_AI_CONFIG_KEY] for _, dims, _ in detail} == set(vendor.keys)
+    assert sum(detail.values()) == 3 * len(FIELDS) and max(detail.values()) == 1
+    # the aggregate stays whole under `*`: its alarms and graphs see the same values as with named keys
+    assert published(cloudwatch, detail=False) == vendor.aggregate_truth()
 
 
 # --- exactly once --------------------------------------------------------------------------------------
@@ -244,28 +247,31 @@ def test_given_flashback_ids_when_expanded_then_all_ids_have_no_dimension_and_na
 
     assert [p.dimensions for p in default] == [()]
     assert [p.dimensions for p in named] == [(), ((mc.DIM_AI_LLM_ID, "llm-1"),)]
-    assert MetricBudget.from_env({"FLASHBACK_DETAIL_IDS": "*"}).expand(point) == [point]
+    every = MetricBudget.from_env({"FLASHBACK_DETAIL_IDS": "*"}).expand(point)
+    assert [p.dimensions for p in every] == [(), ((mc.DIM_AI_LLM_ID, "llm-1"),)]  # `*`: the aggregate too
 
 
-@pytest.mark.parametrize("before", ["*", ""])
-def test_given_star_and_named_keys_swapped_between_runs_when_runs_follow_then_each_window_is_published_once(
-    monkeypatch: pytest.MonkeyPatch, before: str
+@pytest.mark.parametrize(("before", "after"), [("*", ""), ("", "*"), ("*", "cfg-001"), ("cfg-001", "*")])
+def test_given_star_and_named_keys_swapped_between_runs_when_runs_follow_then_the_aggregate_has_each_window_once(
+    monkeypatch: pytest.MonkeyPatch, before: str, after: str
 ) -> None:
     vendor = AIConfigs(configs=3)
     store, cloudwatch = MemoryStore(), StubCloudWatch()
     monkeypatch.setenv("LAUNCHDARKLY_DETAIL_KEYS", before)
     invoke(store, cloudwatch, vendor.collect)
-    monkeypatch.setenv("LAUNCHDARKLY_DETAIL_KEYS", "" if before == "*" else "*")
-    vendor.due = 3
+    first_detail = published(cloudwatch, detail=True)
+    monkeypatch.setenv("LAUNCHDARKLY_DETAIL_KEYS", after)
+    vendor.due = 3  # two more windows closed
     invoke(store, cloudwatch, vendor.collect)
+    invoke(store, cloudwatch, vendor.collect)  # nothing due: publishes nothing again
 
-    windows = Counter(
-        (dict(dims).get(mc.DIM_AI_CONFIG_KEY, "aggregate"), stamp) for name, dims, stamp in cloudwatch.held()
-    )
-    per_window = Counter(stamp for (_, stamp) in windows)
-    # every window of every config landed once: as its own series, or as a datapoint of the aggregate
-    assert sum(cloudwatch.held().values()) == 3 * 3 * len(FIELDS)
-    assert sorted(per_window) == [vendor.first + w * HOUR_MS for w in range(3)]
+    # no gap and no repeat in the aggregate across the change, whichever way it goes
+    assert published(cloudwatch, detail=False) == vendor.aggregate_truth()
+    later = published(cloudwatch, detail=True) - first_detail
+    named = set(vendor.keys) if after == "*" else {k for k in after.split(",") if k}
+    assert {dict(dims)[mc.DIM_AI_CONFIG_KEY] for _, dims, _ in later} == named
+    assert all(stamp > vendor.first for _, _, stamp in later)  # only the windows published after the change
+    assert max(published(cloudwatch, detail=True).values(), default=1) == 1
 
 
 def test_given_an_unknown_perf_series_when_the_run_starts_then_it_fails_naming_the_variable(

@@ -77,14 +77,27 @@ def moto_datums(namespace: str) -> list[Any]:
 
 
 def published(namespace: str = mc.NS_FLASHBACK) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
-    """((AiLlmId, metric) -> Sum, (AiLlmId, metric) -> SampleCount) of everything moto holds."""
+    """((AiLlmId, metric) -> Sum, (AiLlmId, metric) -> SampleCount) of every per-id series moto holds."""
     sums: Counter[tuple[str, str]] = Counter()
     counts: Counter[tuple[str, str]] = Counter()
     for datum in moto_datums(namespace):
         dims = {d.name: d.value for d in datum.dimensions}
+        if mc.DIM_AI_LLM_ID not in dims:
+            continue  # the aggregate (no dimension): `published_aggregate`
         key = (dims[mc.DIM_AI_LLM_ID], datum.name)
         sums[key] += int(datum.value)
         counts[key] += 1
+    return sums, counts
+
+
+def published_aggregate(namespace: str = mc.NS_FLASHBACK) -> tuple[Counter[str], Counter[str]]:
+    """(metric -> Sum, metric -> SampleCount) of the series with no dimension (every id together)."""
+    sums: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    for datum in moto_datums(namespace):
+        if not datum.dimensions:
+            sums[datum.name] += int(datum.value)
+            counts[datum.name] += 1
     return sums, counts
 
 
@@ -102,6 +115,14 @@ def assert_exactly_once(truth: Truth, ids: tuple[str, ...] | None = None) -> Non
     assert not wrong, (
         f"{len(wrong)} (id, metric) sums differ (published, grown): {dict(list(wrong.items())[:8])}"
     )
+    # `*` (these suites' budget) feeds the aggregate too: every per-id datapoint once more, no more
+    sums_by_metric: Counter[str] = Counter()
+    counts_by_metric: Counter[str] = Counter()
+    for (_, metric), value in sums.items():
+        sums_by_metric[metric] += value
+    for (_, metric), count in published()[1].items():
+        counts_by_metric[metric] += count
+    assert published_aggregate() == (sums_by_metric, counts_by_metric)
 
 
 # --- DynamoDB ---------------------------------------------------------------------------------------

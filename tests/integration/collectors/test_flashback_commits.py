@@ -14,10 +14,11 @@ import pytest
 
 from collectors.common import runner
 from collectors.common.runner import CollectorRunFailed
+from shared import metric_catalogue as mc
 from shared.aws_clients import client, reset_clients
 from tests.fakes.aws_fault_proxy import AwsFaultProxy
 from tests.fakes.flashback_server import FakeFlashback
-from tests.integration.collectors.conftest import TABLE, LogCapture
+from tests.integration.collectors.conftest import STAR_COPIES, TABLE, LogCapture
 from tests.integration.collectors.flashback_support import (
     DynamoMeter,
     Truth,
@@ -80,16 +81,19 @@ def take_over(aws: dict[str, Any], now_ms: int) -> None:
 def test_given_a_putmetricdata_failing_mid_series_when_committed_then_only_the_accepted_ids_advance(
     flashback: FakeFlashback, collector_aws: dict[str, Any], clock: Any
 ) -> None:
-    names, truth = collected(flashback, 130)  # 1,040 increments: a call of 125 ids (1,000), then 5 ids
+    # 1,040 increments, each as the id's own datum and the aggregate's: calls of 62 ids (992 datums)
+    names, truth = collected(flashback, 130)
+    per_call = 1000 // (STAR_COPIES * len(mc.FLASHBACK_FIELDS))
     clock.shift(60)
     meter = PutMetricDataMeter(fail=lambda n: n == 2).attach()
 
     failed = run()
     meter.detach()
 
-    assert failed["series"] == {"partial": 1} and failed["datapoints_published"] == 1000
-    assert advanced(collector_aws, flashback, names) == names[:125]
-    assert_exactly_once(truth, tuple(names[:125]))
+    assert failed["series"] == {"partial": 1}
+    assert failed["datapoints_published"] == per_call * STAR_COPIES * len(mc.FLASHBACK_FIELDS) == 992
+    assert advanced(collector_aws, flashback, names) == names[:per_call]
+    assert_exactly_once(truth, tuple(names[:per_call]))
     grow(flashback, names, 2)
     clock.shift(60)
     assert run()["series"] == {"ok": 1}

@@ -15,6 +15,7 @@ import pytest
 
 from shared import metric_catalogue as mc
 from tests.fakes.flashback_server import FakeFlashback
+from tests.integration.collectors.conftest import STAR_COPIES
 from tests.integration.collectors.flashback_support import (
     Truth,
     assert_exactly_once,
@@ -59,7 +60,7 @@ def test_given_the_unfiltered_legacy_item_when_the_new_layout_runs_then_every_id
 
     summary = run("")
 
-    assert summary["series"] == {"ok": 1} and summary["datapoints_published"] == 16
+    assert summary["series"] == {"ok": 1} and summary["datapoints_published"] == STAR_COPIES * 16
     assert_exactly_once(truth)
     assert {i: id_totals(collector_aws, i) for i in (A, B, C)} == {
         A: flashback.totals(A),
@@ -86,7 +87,7 @@ def test_given_filtered_legacy_items_when_the_new_layout_runs_filtered_then_each
 
     summary = run(f"{A},{B}")
 
-    assert summary["series"] == {"ok": 2} and summary["datapoints_published"] == 16
+    assert summary["series"] == {"ok": 2} and summary["datapoints_published"] == STAR_COPIES * 16
     assert_exactly_once(truth)
     for ai_llm_id in (A, B):
         series_item = item(collector_aws, f"stats/{ai_llm_id}")
@@ -110,7 +111,7 @@ def test_given_filtered_legacy_items_when_the_new_layout_runs_unfiltered_then_ea
     summary = run("")
     truth.seen(C)
 
-    assert summary["series"] == {"ok": 1} and summary["datapoints_published"] == 16
+    assert summary["series"] == {"ok": 1} and summary["datapoints_published"] == STAR_COPIES * 16
     assert_exactly_once(truth)
     grow(flashback, (A, B, C), 4)
     clock.shift(60)

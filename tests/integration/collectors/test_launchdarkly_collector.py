@@ -12,7 +12,7 @@ from collectors import launchdarkly_collector
 from collectors.common.runner import CollectorRunFailed
 from shared import metric_catalogue as mc
 from tests.fakes.launchdarkly_server import DAY_MS, FakeLaunchDarkly
-from tests.integration.collectors.conftest import CONFIG, ENV, PROJECT, LogCapture
+from tests.integration.collectors.conftest import CONFIG, ENV, PROJECT, STAR_COPIES, LogCapture
 from tests.integration.collectors.helpers import Context, per_timestamp, scheduled_event, stats, total
 
 DIMS = {"ProjectKey": PROJECT, "AIConfigKey": CONFIG, "Environment": ENV}
@@ -58,7 +58,7 @@ def test_given_time_passes_when_the_next_run_comes_then_only_the_new_window_is_p
 
     windows = windows_requested(ld)
     assert len(windows) == 4 and windows[3][0] == windows[2][1]  # contiguous, no overlap
-    assert second["datapoints_published"] == len(mc.LD_AI_CONFIG_FIELDS)
+    assert second["datapoints_published"] == STAR_COPIES * len(mc.LD_AI_CONFIG_FIELDS)
     points = per_timestamp(collector_aws["endpoint"], mc.NS_LAUNCHDARKLY, "GenerationErrorCount", DIMS)
     assert sorted(points) == [s for s, _ in windows]
     assert all(count == 1 for _, count in points.values())
@@ -131,7 +131,8 @@ def test_given_the_rate_limit_is_spent_when_collecting_then_the_client_waits_and
 
     second = run()
 
-    assert second["series"] == {"ok": 1} and second["datapoints_published"] == len(mc.LD_AI_CONFIG_FIELDS)
+    assert second["series"] == {"ok": 1}
+    assert second["datapoints_published"] == STAR_COPIES * len(mc.LD_AI_CONFIG_FIELDS)
     points = per_timestamp(collector_aws["endpoint"], mc.NS_LAUNCHDARKLY, "GenerationCount", DIMS)
     assert len(points) == 3 and all(count == 1 for _, count in points.values())
 

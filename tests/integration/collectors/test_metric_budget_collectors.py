@@ -1,6 +1,7 @@
 """The metric budget through the real LaunchDarkly collector, the loopback fake and moto (contract "Metric
 budget"): aggregate series by default with one datapoint per config window, per-config series only for
-named keys, a budget change that loses and repeats nothing, and OldestUnpublishedWindowAge."""
+named keys (`*`: every config's, the aggregate still fed), a budget change that loses and repeats nothing,
+and OldestUnpublishedWindowAge."""
 
 from __future__ import annotations
 
@@ -75,6 +76,44 @@ def test_given_the_default_budget_then_a_named_key_when_runs_follow_then_every_w
     assert (
         per_timestamp(endpoint, mc.NS_LAUNCHDARKLY, generations, {**AGGREGATE, "AIConfigKey": CONFIG}) == {}
     )
+
+
+def _aggregate_only(endpoint: str, metric: str) -> dict[int, tuple[float, int]]:
+    """The aggregate series alone: moto answers a dimension filter with every series holding those
+    dimensions (CloudWatch: exactly those), so both configs' own series are taken out of its answer."""
+    raw = per_timestamp(endpoint, mc.NS_LAUNCHDARKLY, metric, AGGREGATE)
+    for config in (CONFIG, OTHER):
+        own = per_timestamp(endpoint, mc.NS_LAUNCHDARKLY, metric, {**AGGREGATE, "AIConfigKey": config})
+        for stamp, (total, count) in own.items():
+            raw[stamp] = (raw[stamp][0] - total, raw[stamp][1] - count)
+    return {stamp: point for stamp, point in raw.items() if point[1]}
+
+
+@pytest.mark.parametrize(("before", "after"), [("*", ""), ("", "*")])
+def test_given_star_and_the_default_budget_swapped_when_runs_follow_then_the_aggregate_has_every_window_once(
+    two_configs: FakeLaunchDarkly,
+    collector_aws: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    before: str,
+    after: str,
+) -> None:
+    ld, endpoint = two_configs, collector_aws["endpoint"]
+    runs = start_runs(ld, monkeypatch, base_hour_ms())
+    first_start, first_end = first_window_start(runs.now_ms), last_window_end(runs.now_ms)
+
+    runs.at(runs.now_ms, LAUNCHDARKLY_DETAIL_KEYS=before)
+    later = runs.now_ms + 2 * HOUR_MS
+    runs.at(later, LAUNCHDARKLY_DETAIL_KEYS=after)
+    runs.at(later + 60_000, LAUNCHDARKLY_DETAIL_KEYS=after)  # nothing new is due, nothing is repeated
+    end = last_window_end(later)
+
+    generations = mc.LD_GENERATION_COUNT.name
+    assert _aggregate_only(endpoint, generations) == _expected(ld, first_start, end)  # no gap, no repeat
+    star_windows = range(first_start, first_end, HOUR_MS) if before == "*" else range(first_end, end, HOUR_MS)
+    for config in (CONFIG, OTHER):
+        own = per_timestamp(endpoint, mc.NS_LAUNCHDARKLY, generations, {**AGGREGATE, "AIConfigKey": config})
+        assert sorted(own) == list(star_windows)  # every config's own series while `*` was the budget
+        assert all(count == 1 for _, count in own.values())
 
 
 def test_given_a_backlog_larger_than_a_run_when_runs_follow_then_the_age_shrinks_and_no_window_is_skipped(

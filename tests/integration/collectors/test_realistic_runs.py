@@ -21,6 +21,7 @@ from tests.fakes.launchdarkly_server import (
     FakeLaunchDarkly,
 )
 from tests.fakes.perf_server import FakePerf
+from tests.integration.collectors.conftest import STAR_COPIES
 from tests.integration.collectors.helpers import Context, scheduled_event
 
 
@@ -88,13 +89,20 @@ def test_given_realistic_vendors_and_default_settings_when_each_collector_runs_t
 
     configs = len(REALISTIC_AI_CONFIGS) * len(REALISTIC_ENVIRONMENTS)
     assert summaries["launchdarkly"]["series"] == {"ok": configs + len(mc.LD_USAGE_DEFAULT_SERIES)}
-    assert namespaces[mc.NS_LAUNCHDARKLY] == {m.name: configs for m in mc.LD_AI_CONFIG_FIELDS.values()}
+    # `*`: every config x environment's own series and the aggregate one per environment
+    aggregate = len(REALISTIC_ENVIRONMENTS)
+    assert namespaces[mc.NS_LAUNCHDARKLY] == {
+        m.name: configs + aggregate for m in mc.LD_AI_CONFIG_FIELDS.values()
+    }
     assert set(namespaces[mc.NS_LAUNCHDARKLY_USAGE]) == {
         mc.LD_USAGE_SERIES[p][0] for p in mc.LD_USAGE_DEFAULT_SERIES
     }
     assert set(namespaces[mc.NS_PERF]) == {f.metric.name for f in mc.PERF_FIELDS}
-    assert namespaces[mc.NS_FLASHBACK] == {m.name: len(REALISTIC_IDS) for m in mc.FLASHBACK_FIELDS.values()}
+    assert namespaces[mc.NS_FLASHBACK] == {
+        m.name: len(REALISTIC_IDS) + 1 for m in mc.FLASHBACK_FIELDS.values()
+    }
     assert summaries["flashback (baseline)"]["datapoints_published"] == 0
-    assert summaries["flashback"]["datapoints_published"] == len(REALISTIC_IDS) * len(mc.FLASHBACK_FIELDS)
+    flashback_datums = STAR_COPIES * len(REALISTIC_IDS) * len(mc.FLASHBACK_FIELDS)
+    assert summaries["flashback"]["datapoints_published"] == flashback_datums
     assert set(namespaces[mc.NS_COLLECTORS]) == {m.name for m in mc.COLLECTOR_METRICS}
     assert all(s["vendor_errors"] == 0 for s in summaries.values())

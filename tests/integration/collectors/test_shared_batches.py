@@ -23,7 +23,7 @@ from shared.aws_clients import client
 from tests.fakes.flashback_server import FakeFlashback
 from tests.fakes.launchdarkly_server import FakeLaunchDarkly
 from tests.fakes.perf_server import FakePerf
-from tests.integration.collectors.conftest import PROJECT, TABLE
+from tests.integration.collectors.conftest import PROJECT, STAR_COPIES, TABLE
 from tests.integration.collectors.helpers import (
     Context,
     PutMetricDataMeter,
@@ -106,6 +106,17 @@ def ld_truth(
     return truth
 
 
+def with_aggregate(per_config: dict[SeriesKey, tuple[float, int]]) -> dict[SeriesKey, tuple[float, int]]:
+    """The per-config series and what `*` also publishes: the (ProjectKey, Environment) aggregate series
+    holding each of their datapoints (contract "Metric budget")."""
+    out = dict(per_config)
+    for (name, dims), (value, count) in per_config.items():
+        key = (name, tuple(pair for pair in dims if pair[0] != mc.DIM_AI_CONFIG_KEY))
+        total, samples = out.get(key, (0.0, 0))
+        out[key] = (total + value, samples + count)
+    return out
+
+
 def readback(endpoint: str, namespace: str) -> dict[SeriesKey, tuple[float, int]]:
     now = datetime.now(UTC)
     got = series_totals(endpoint, namespace, now - timedelta(days=1), now + timedelta(hours=3))
@@ -125,11 +136,13 @@ def test_given_100_series_when_one_run_publishes_then_calls_are_the_minimum_and_
     summary = launchdarkly_collector.handler(frozen.event(), Context())
 
     assert summary["series"] == {"ok": 100}
-    # Whole windows of 12 datapoints: 83 per call (996; a series may span two calls, at a window
-    # boundary), so 996 + 996 + 408 = ceil(2400 / 1000) calls, plus the health call.
-    assert [c["datums"] for c in meter.calls if c["namespace"] == mc.NS_LAUNCHDARKLY] == [996, 996, 408]
-    assert meter.count() == meter.minimum() == 4 == summary["put_metric_data_calls"]
-    assert readback(collector_aws["endpoint"], mc.NS_LAUNCHDARKLY) == rounded(truth)
+    # Whole windows of 12 datapoints, each also as a datapoint of the aggregate (`*`): 24 datums a window,
+    # 41 windows per call (984; a series may span two calls, at a window boundary), so 4 x 984 + 864 =
+    # ceil(4800 / 1000) calls, plus the health call.
+    assert STAR_COPIES * 12 * 200 == 4800
+    assert [c["datums"] for c in meter.calls if c["namespace"] == mc.NS_LAUNCHDARKLY] == [984] * 4 + [864]
+    assert meter.count() == meter.minimum() == 6 == summary["put_metric_data_calls"]
+    assert readback(collector_aws["endpoint"], mc.NS_LAUNCHDARKLY) == rounded(with_aggregate(truth))
 
 
 def test_given_a_middle_call_failing_when_the_next_run_follows_then_its_series_land_once_and_nothing_twice(
@@ -140,22 +153,22 @@ def test_given_a_middle_call_failing_when_the_next_run_follows_then_its_series_l
 
     failed = launchdarkly_collector.handler(frozen.event(), Context())
 
-    # Windows 0..82 went in call 1, 83..165 in the failed call 2, 166..199 in call 3 (series i holds
-    # windows 2i and 2i+1): series 0..40 and 83..99 are whole, series 41 lost its second window only,
-    # series 42..82 lost everything.
-    assert failed["series"] == {"ok": 41 + 17, "partial": 1, "failed": 41}
-    assert failed["datapoints_published"] == 2400 - 996
+    # 41 windows a call (24 datums each: `*`'s own and aggregate copies): windows 0..40 went in call 1,
+    # 41..81 in the failed call 2, 82..199 in calls 3 to 5 (series i holds windows 2i and 2i+1): series
+    # 0..19 and 41..99 are whole, series 20 lost its second window only, series 21..40 lost everything.
+    assert failed["series"] == {"ok": 20 + 59, "partial": 1, "failed": 20}
+    assert failed["datapoints_published"] == 4800 - 984
     store = CheckpointStore(TABLE, lambda: client("dynamodb"))
     first_window, second_window = due_windows(frozen.now)
     marks = {
         (k, e): store.load("launchdarkly", f"ai-config/{PROJECT}/{k}/{e}").mark for k in CONFIGS for e in ENVS
     }
     series = [(k, e) for k in CONFIGS for e in ENVS]
-    assert [marks[s] for s in series[41:83]] == [first_window[1]] + [None] * 41  # 41 released, not advanced
-    assert all(marks[s] == second_window[1] for s in series[:41] + series[83:])
+    assert [marks[s] for s in series[20:41]] == [first_window[1]] + [None] * 20  # 20 released, not advanced
+    assert all(marks[s] == second_window[1] for s in series[:20] + series[41:])
     held = readback(collector_aws["endpoint"], mc.NS_LAUNCHDARKLY)
-    full = rounded(truth)
-    first_only = rounded(ld_truth(many_configs, [first_window]))
+    full = truth
+    first_only = ld_truth(many_configs, [first_window])
 
     def of(pairs: list[tuple[str, str]], table: dict[SeriesKey, Any]) -> dict[SeriesKey, Any]:
         wanted = {
@@ -164,19 +177,22 @@ def test_given_a_middle_call_failing_when_the_next_run_follows_then_its_series_l
         }
         return {key: value for key, value in table.items() if key[1] in wanted}
 
-    assert held == {**of(series[:41] + series[83:], full), **of(series[41:42], first_only)}
+    # the aggregate holds exactly the windows the per-config series hold: none missing, none twice
+    assert held == rounded(
+        with_aggregate({**of(series[:20] + series[41:], full), **of(series[20:21], first_only)})
+    )
 
     meter.fail = None
     frozen.shift(60)
     retry = launchdarkly_collector.handler(frozen.event(), Context())
 
-    assert retry["series"] == {"ok": 42, "noop": 58}
+    assert retry["series"] == {"ok": 21, "noop": 79}
     health_datums = len(mc.COLLECTOR_METRICS)
-    assert [c["datums"] for c in meter.calls[-2:]] == [996, health_datums]  # the 83 missing windows, health
-    assert readback(collector_aws["endpoint"], mc.NS_LAUNCHDARKLY) == rounded(truth)  # once each
+    assert [c["datums"] for c in meter.calls[-2:]] == [984, health_datums]  # the 41 missing windows, health
+    assert readback(collector_aws["endpoint"], mc.NS_LAUNCHDARKLY) == rounded(with_aggregate(truth))  # once
     health = readback(collector_aws["endpoint"], mc.NS_COLLECTORS)
     published = health[("DatapointsPublished", (("Source", "launchdarkly"),))]
-    assert published == (2400.0, 2)
+    assert published == (4800.0, 2)
 
 
 def test_given_the_same_event_delivered_twice_when_both_run_then_nothing_is_published_twice(
@@ -209,7 +225,7 @@ def test_given_the_same_event_delivered_twice_when_both_run_then_nothing_is_publ
     assert second["ld"]["series"] == {"noop": 102} and second["perf"]["series"] == {"noop": 6}
     assert [c["namespace"] for c in meter.calls[calls_after_first:]] == [mc.NS_COLLECTORS] * 2  # health only
     assert {ns: readback(endpoint, ns) for ns in namespaces} == after_first
-    assert readback(endpoint, mc.NS_LAUNCHDARKLY) == rounded(truth)  # each window once
+    assert readback(endpoint, mc.NS_LAUNCHDARKLY) == rounded(with_aggregate(truth))  # each window once
     assert after_first[mc.NS_LAUNCHDARKLY_USAGE] and after_first[mc.NS_PERF]
     # Usage (two series) and Perf (six series) each fit one shared call.
     first_calls = meter.calls[:calls_after_first]
@@ -239,11 +255,11 @@ def test_given_50_flashback_ids_when_a_run_publishes_their_increments_then_one_c
     increments = flashback_collector.handler(frozen.event(), Context())
 
     assert baseline["series"] == {"ok": 50} and baseline["datapoints_published"] == 0
-    assert increments["series"] == {"ok": 50} and increments["datapoints_published"] == 400
+    assert increments["series"] == {"ok": 50} and increments["datapoints_published"] == STAR_COPIES * 400
     health = (mc.NS_COLLECTORS, len(mc.COLLECTOR_METRICS))
     assert [(c["namespace"], c["datums"]) for c in meter.calls] == [
         health,  # the baseline run: health only
-        (mc.NS_FLASHBACK, 400),  # 50 series x 8 fields in one call (the minimum)
+        (mc.NS_FLASHBACK, 800),  # 50 series x 8 fields, each id's own and the aggregate, in one call
         health,
     ]
     got = readback(collector_aws["endpoint"], mc.NS_FLASHBACK)

@@ -215,7 +215,6 @@ def _read(reader: Reader) -> StackConfig:
             "alarms.ld_generation_error_rate_percent", 0, 100, above_low=True
         ),
         ld_min_generations=reader.integer("alarms.ld_min_generations", 1, 10**9),
-        ld_generation_errors_per_hour=reader.integer("alarms.ld_generation_errors_per_hour", 1, 10**9),
         ld_hourly_cost_usd=reader.number("alarms.ld_hourly_cost_usd", 0, 10**7, above_low=True),
         caller_limit_usage_percent=reader.number("alarms.caller_limit_usage_percent", 0, 100, above_low=True),
         filtered_answer_alarm=FilteredAnswerAlarm(

@@ -87,7 +87,6 @@ DEFAULTS: dict[str, Any] = {
         "collector_errors_per_run": 1,
         "ld_generation_error_rate_percent": 5,
         "ld_min_generations": 20,
-        "ld_generation_errors_per_hour": 10,
         "ld_hourly_cost_usd": 10,
         "caller_limit_usage_percent": 80,
         # Optional: page when more than rate_percent of a model's live answers in an hour were stopped by a

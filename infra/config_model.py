@@ -88,7 +88,6 @@ class AlarmsConfig:
     collector_errors_per_run: int
     ld_generation_error_rate_percent: float
     ld_min_generations: int
-    ld_generation_errors_per_hour: int
     caller_limit_usage_percent: float = 80.0
     filtered_answer_alarm: FilteredAnswerAlarm = field(default_factory=FilteredAnswerAlarm)
     # The aggregate cost alarm of each LaunchDarkly project x environment (InputCost + OutputCost, USD/h).

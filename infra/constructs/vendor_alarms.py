@@ -20,7 +20,6 @@ from infra.constructs.alarm_kit import (
     NOT_BREACHING,
     AlarmAdder,
     Runbook,
-    insights_sum,
     metric,
     slug,
 )
@@ -115,21 +114,16 @@ def _dead_letters(alarms: AlarmAdder, queue: sqs.IQueue) -> None:
 
 
 def _launchdarkly(alarms: AlarmAdder, config: StackConfig) -> None:
-    """Alarms follow the metric budget (contract "Metric budget"): by default one error-rate and one cost
-    alarm per project x environment on the aggregate series, and a per-config error-rate alarm only for
-    the keys named in `metric_budget.launchdarkly_detail_keys`. `*` keeps the alarms from before the
-    budget: per listed config, or the project-wide count when the collector lists them itself."""
+    """Alarms follow the metric budget (contract "Metric budget"): whatever the budget, one error-rate and
+    one cost alarm per project x environment on the aggregate series (every budget publishes it), and a
+    per-config error-rate alarm for the keys named in `metric_budget.launchdarkly_detail_keys`; with `*`
+    for each AI Config listed in `collectors.launchdarkly.ai_config_keys` (an alarm needs a key)."""
     ld = config.collectors.launchdarkly
     budget = config.metric_budget
-    if budget.ld_detail_all:
-        for ai_config in ld.ai_config_keys:
-            _ld_error_rate(alarms, config, ai_config)
-        if not ld.ai_config_keys:
-            _ld_error_count(alarms, config)
-        return
     _ld_error_rate(alarms, config, None)
     _ld_cost(alarms, config)
-    for ai_config in budget.launchdarkly_detail_keys:
+    detailed = ld.ai_config_keys if budget.ld_detail_all else budget.launchdarkly_detail_keys
+    for ai_config in detailed:
         _ld_error_rate(alarms, config, ai_config)
 
 
@@ -207,37 +201,6 @@ def _ld_cost(alarms: AlarmAdder, config: StackConfig) -> None:
         )
 
 
-def _ld_error_count(alarms: AlarmAdder, config: StackConfig) -> None:
-    # Per-config series for every listed config (`*`): alarm on every config of the project at once.
-    # Metrics Insights gives one query per alarm, hence a count, not a rate.
-    ld = config.collectors.launchdarkly
-    per_hour = config.alarms.ld_generation_errors_per_hour
-    alarms.add(
-        "LdGenerationErrors",
-        f"LaunchDarkly-{mc.LD_GENERATION_ERROR_COUNT.name}-above-{per_hour}-per-hour-{ld.project_key}",
-        Runbook(
-            f"LaunchDarkly project {ld.project_key}: more than {per_hour} failed generations in an hour, "
-            "all AI Configs and environments together",
-            "LaunchDarkly generations",
-            "which AI Config's GenerationErrorCount rose on the dashboard, then its monitoring tab in "
-            "LaunchDarkly. List AI Config keys in cdk.json to get per-config error-rate alarms.",
-            page="launchdarkly-error-count",
-        ),
-        metric=cw.MathExpression(
-            expression=insights_sum(
-                mc.LD_GENERATION_ERROR_COUNT, f"{mc.DIM_PROJECT_KEY} = '{ld.project_key}'"
-            ),
-            using_metrics={},
-            period=Duration.hours(1),
-        ),
-        threshold=per_hour,
-        comparison=GT,
-        missing=NOT_BREACHING,
-        evaluation_periods=LATE_DATA_PERIODS,
-        datapoints=1,
-    )
-
-
 def _freshness(alarms: AlarmAdder, config: StackConfig) -> None:
     """The LaunchDarkly collector has fallen behind: its oldest unpublished window is older than allowed."""
     minutes = config.metric_budget.oldest_unpublished_window_age_minutes
@@ -289,19 +252,19 @@ def _flashback(alarms: AlarmAdder) -> None:
         (mc.FLASHBACK_BLOCKS, "blocked requests"),
         (mc.FLASHBACK_POLICY_VIOLATIONS, "policy violations"),
     ):
+        # The series with no dimension (every id together): every metric budget publishes it, while the
+        # per-id series exist only for named ids (contract "Metric budget").
         alarms.add(
             f"Flashback{definition.name}",
             f"Flashback-{definition.name}-above-zero",
             Runbook(
-                f"Flashback reported new {what} ({definition.name} Sum over every AiLlmId > 0)",
+                f"Flashback reported new {what} ({definition.name} Sum of every AiLlmId together > 0)",
                 "Flashback policy violations, alerts and blocks",
                 "the Flashback console's policy log for the LLM id on the dashboard graph: who sent what, "
                 "and which policy matched.",
                 page="flashback-policy",
             ),
-            metric=cw.MathExpression(
-                expression=insights_sum(definition), using_metrics={}, period=Duration.hours(1)
-            ),
+            metric=metric(definition, "Sum", HOUR),  # no dimensions_map: the aggregate series
             threshold=0,
             comparison=GT,
             missing=NOT_BREACHING,

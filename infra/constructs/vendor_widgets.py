@@ -15,13 +15,10 @@ from shared import metric_catalogue as mc
 def _levels(
     metric: mc.MetricDef, aggregate: tuple[str, ...], detail: tuple[str, ...], statistic: str
 ) -> list[cw.IMetric]:
-    """The series the metric budget publishes (contract "Metric budget"): the aggregate level, plus the
-    per-key series when keys are named; `*` (every key, no aggregate copy) searches the per-key schema."""
-    per_key = search(metric, statistic, HOUR)
-    if "*" in detail:
-        return [per_key]
+    """The series the metric budget publishes (contract "Metric budget"): the aggregate level always, plus
+    the per-key schema's search when keys are named or `*` (every key's own series)."""
     found: list[cw.IMetric] = [search(replace(metric, dimensions=aggregate), statistic, HOUR)]
-    return [*found, per_key] if detail else found
+    return [*found, search(metric, statistic, HOUR)] if detail else found
 
 
 def vendor_rows(config: StackConfig) -> list[Row]:

@@ -310,10 +310,11 @@ def test_given_default_config_when_synthesized_then_any_flashback_block_or_viola
 ) -> None:
     alarm = _alarm(default, f"{P}Flashback-{metric}-above-zero")
 
-    assert (
-        _returned_expression(alarm)["Expression"]
-        == f'SELECT SUM({metric}) FROM SCHEMA("AIGateway/Flashback", AiLlmId)'  # noqa: S608
-    )
+    # the aggregate series (no dimension: every id), which every metric budget publishes; a per-id
+    # schema would see nothing unless ids are named
+    assert (alarm["Namespace"], alarm["MetricName"]) == (mc.NS_FLASHBACK, metric)
+    assert "Dimensions" not in alarm and "Metrics" not in alarm
+    assert (alarm["Statistic"], alarm["Period"], alarm["EvaluationPeriods"]) == ("Sum", 3600, 3)
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
     assert alarm["TreatMissingData"] == "notBreaching"
 

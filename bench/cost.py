@@ -70,7 +70,7 @@ class Variant:
     dashboard_metrics: tuple[int, ...] = ()  # metrics each dashboard's widgets graph
     limited_windows: tuple[str, ...] = ()  # UTC windows some caller has a limit in
     kms_keys: int = 0  # customer-managed keys: the data key (logs, tables, secrets, envs), the topic's
-    ld_detail_keys: tuple[str, ...] = ()  # the metric budget: "*" = every config as before the budget
+    ld_detail_keys: tuple[str, ...] = ()  # the metric budget: "*" = every config's own series too
     flashback_detail_ids: tuple[str, ...] = ()
     perf_series: tuple[str, ...] = ("*",)
 
@@ -103,16 +103,17 @@ class Variant:
 
     @property
     def ld_published_series(self) -> int:
-        """Series per AI Config metric under the budget: one per environment (the aggregate) plus the named
-        keys' own; `*`: every config x environment, no aggregate copy."""
+        """Series per AI Config metric under the budget: one per environment (the aggregate, whatever the
+        budget) plus the keys' own: the named ones x environment, or with `*` every config x environment."""
         if "*" in self.ld_detail_keys:
-            return self.ld_series
+            return self.environments + self.ld_series
         return self.environments * (1 + len(self.ld_detail_keys))
 
     @property
     def flashback_published_series(self) -> int:
+        """The series with no dimension (every id, whatever the budget) plus the ids' own."""
         if "*" in self.flashback_detail_ids:
-            return self.flashback_series
+            return 1 + self.flashback_series
         return 1 + len(self.flashback_detail_ids)
 
     @property

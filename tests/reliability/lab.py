@@ -71,8 +71,8 @@ COLLECTOR_ENV = {
     "LAUNCHDARKLY_USAGE_LAG_SECONDS": "0",  # the truth counts yesterday as due at any hour of the day
     "PERF_DAILY_LOOKBACK_DAYS": "3",
     "FLASHBACK_AI_LLM_IDS": "",
-    # The faults are checked against the per-key series (the behaviour before the metric budget, which `*`
-    # keeps); the budget's own levels and exactly-once rules: tests/*/collectors/test_metric_budget*.py.
+    # The faults are checked against the per-key series `*` publishes beside the aggregate (which the
+    # scenarios check too); the budget's levels and exactly-once: tests/*/collectors/test_metric_budget*.py.
     "LAUNCHDARKLY_DETAIL_KEYS": "*",
     "FLASHBACK_DETAIL_IDS": "*",
     "PERF_SERIES": "*",

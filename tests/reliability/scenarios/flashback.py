@@ -44,8 +44,15 @@ def fb_finish(harness: Harness, baseline: dict[str, dict[str, int]], errors: int
     final = fb_snapshot(harness)
     got = harness.case.totals(mc.NS_FLASHBACK)
     sums: Counter[tuple[str, str]] = Counter()
+    per_metric: Counter[str] = Counter()  # what the per-id series hold, per metric
+    aggregate: Counter[str] = Counter()  # `*` also publishes every id together (contract "Metric budget")
     for (name, dims), (total, _count) in got.items():
-        sums[(dict(dims)["AiLlmId"], name)] += int(total)
+        if dims:
+            sums[(dict(dims)[mc.DIM_AI_LLM_ID], name)] += int(total)
+            per_metric[name] += int(total)
+        else:
+            aggregate[name] += int(total)
+    harness.outcome.expect(aggregate == per_metric, f"all ids {dict(aggregate)} != per-id {dict(per_metric)}")
     for ai_llm_id, totals in final.items():
         for field_name, metric in mc.FLASHBACK_FIELDS.items():
             growth = totals[field_name] - baseline[ai_llm_id][field_name]
@@ -242,4 +249,3 @@ def fb_killed_before_commit(lab: Lab) -> Outcome:
         h.invoke("flashback")
         h.outcome.bound = len(FLASHBACK_IDS) * len(_fb_fields())  # that run's increments, once each
         return fb_finish(h, baseline, 0)
-

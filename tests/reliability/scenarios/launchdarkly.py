@@ -36,11 +36,14 @@ def ld_truth(
     start = limit - lookback_ms
     start -= start % window_ms
     dims = tuple(sorted({"ProjectKey": PROJECT, "AIConfigKey": CONFIG, "Environment": ENVIRONMENT}.items()))
+    # `*` also publishes the aggregate (ProjectKey, Environment): with one config, the same value
+    aggregate = tuple(pair for pair in dims if pair[0] != mc.DIM_AI_CONFIG_KEY)
     truth: dict[Key, float] = {}
     while start + window_ms <= limit:
         window = ld.expected_ai_config_metrics(PROJECT, CONFIG, ENVIRONMENT, start, start + window_ms)
         for field_name, metric in mc.LD_AI_CONFIG_FIELDS.items():
             truth[(metric.name, dims, start)] = window[field_name]
+            truth[(metric.name, aggregate, start)] = window[field_name]
         start += window_ms
     today = now_ms - now_ms % DAY_MS
     metadata = ld.usage_metadata("total-mau")
@@ -267,4 +270,3 @@ def ld_commit_fails_after_publish(lab: Lab) -> Outcome:
         h.clock.shift(LEASE_SECONDS + 60)
         h.invoke("launchdarkly")
         return ld_finish(h, 0)
-

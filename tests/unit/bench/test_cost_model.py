@@ -124,7 +124,8 @@ def test_given_a_variant_when_series_are_counted_then_catalogue_times_configurat
     assert sum(n for (ns, _), n in series.items() if ns == mc.NS_PERF) == 1  # measured fan-out only
 
 
-@pytest.mark.parametrize(("detail", "per_metric"), [((), 2), (("support-bot",), 4), (("*",), 20)])
+# 10 configs x 2 environments: the aggregate (one per environment) always, plus the keys' own series
+@pytest.mark.parametrize(("detail", "per_metric"), [((), 2), (("support-bot",), 4), (("*",), 20 + 2)])
 def test_given_a_metric_budget_when_series_are_counted_then_aggregate_plus_named_keys_or_every_key(
     detail: tuple[str, ...], per_metric: int
 ) -> None:
@@ -132,7 +133,19 @@ def test_given_a_metric_budget_when_series_are_counted_then_aggregate_plus_named
 
     series = cost.series_inventory(_variant(ld_detail_keys=detail), cost.Observed())
 
-    assert series[(mc.NS_LAUNCHDARKLY, mc.LD_GENERATION_COUNT.name)] == per_metric  # 10 configs x 2 envs
+    assert series[(mc.NS_LAUNCHDARKLY, mc.LD_GENERATION_COUNT.name)] == per_metric
+
+
+# 5 ids: the series with no dimension always, plus the ids' own series
+@pytest.mark.parametrize(("detail", "per_metric"), [((), 1), (("llm-1",), 2), (("*",), 5 + 1)])
+def test_given_a_flashback_budget_when_series_are_counted_then_the_all_ids_series_plus_the_ids_own(
+    detail: tuple[str, ...], per_metric: int
+) -> None:
+    from shared import metric_catalogue as mc
+
+    series = cost.series_inventory(_variant(flashback_ids=5, flashback_detail_ids=detail), cost.Observed())
+
+    assert series[(mc.NS_FLASHBACK, mc.FLASHBACK_BLOCKS.name)] == per_metric
 
 
 def test_given_the_default_perf_series_when_counted_then_only_the_used_perf_metrics_bill() -> None:

@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.cost_budget import EVERY_KEY
+
 REPO = Path(__file__).resolve().parent.parent
 
 ALARM_KEYS = (
@@ -73,10 +75,24 @@ def scale_overrides(defaults: dict[str, Any]) -> dict[str, Any]:
     return overrides
 
 
+def every_key_overrides(defaults: dict[str, Any]) -> dict[str, Any]:
+    """The 100-config variant with every key its own series (`*`): the stack as before the metric budget.
+    (The 1,000 x 2 variant has no such twin: its 2,000 per-config alarms alone pass CloudFormation's 500
+    resources per stack.)"""
+    overrides = variant_overrides(defaults)
+    overrides["metric_budget"] = {
+        "launchdarkly_detail_keys": ["*"],
+        "flashback_detail_ids": ["*"],
+        "perf_series": ["*"],
+    }
+    return overrides
+
+
 VARIANTS = (
     ("default", None),
     ("10 models / 100 AI configs", variant_overrides),
     ("10 models / 1,000 AI configs x 2 envs", scale_overrides),
+    ("10 models / 100 AI configs" + EVERY_KEY, every_key_overrides),
 )
 
 

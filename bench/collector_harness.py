@@ -108,6 +108,7 @@ class RunResult:
     aws_seconds: float
     log_bytes: int
     put_by_namespace: Counter[str] = field(default_factory=Counter)
+    aws_by_operation: Counter[str] = field(default_factory=Counter)  # e.g. GetItem, BatchGetItem
     error: str = ""
 
 
@@ -194,6 +195,7 @@ class CollectorBench:
             aws_seconds=meter.seconds,
             log_bytes=log_bytes,
             put_by_namespace=Counter(ns for ns, _ in meter.put_metric_data),
+            aws_by_operation=Counter(meter.calls),
             error=error,
         )
 

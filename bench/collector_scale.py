@@ -197,6 +197,15 @@ def run(
         "PutMetricData, the secret) "
         "over the wall time: client-side botocore work included"
     )
+    reads = "; ".join(
+        f"{r.units} configs {r.aws_by_operation['BatchGetItem']} BatchGetItem + "
+        f"{r.aws_by_operation['GetItem']} GetItem"
+        for r in (*ld_runs, *extra)
+    )
+    table.notes.append(
+        f"LaunchDarkly checkpoint reads per run ({len(ENVIRONMENTS)} AI Config series per config, plus the "
+        f"usage series' own GetItem each): {reads}"
+    )
 
     per_small = smallest.wall_s / smallest.units
     per_big = biggest.wall_s / biggest.units

@@ -25,6 +25,7 @@ from typing import Any
 from bench import prices
 from bench._synth import synthesize
 from bench.cost_alarms import alarm_cost, alarm_summary, paid_dashboards, reads_namespace
+from bench.cost_budget import EVERY_KEY, split
 from bench.cost_callers import caller_lines
 from bench.cost_notes import CHAT_REQUESTS_PER_MONTH, REPORTS_PER_DAY
 from bench.cost_report import cost_result
@@ -357,6 +358,16 @@ def run(*, emf_bytes: float, observed: Observed) -> PartResult:
     summaries, how = synthesize()
     if summaries is None:
         raise RuntimeError(f"part 5 needs the synthesized stack: {how}")
-    variants = [Variant.from_summary(name, summary) for name, summary in summaries.items()]
+    every = {name: s for name, s in summaries.items() if name.endswith(EVERY_KEY)}
+    variants = [Variant.from_summary(n, s) for n, s in summaries.items() if n not in every]
     bills = [monthly_bill(v, observed, emf_bytes) for v in variants]
-    return cost_result(variants, bills, how=how, observed_source=observed.source)
+    splits = [split(v, b, series_inventory(v, observed)) for v, b in zip(variants, bills, strict=True)]
+    twins = []
+    for name, summary in every.items():
+        base = name.removesuffix(EVERY_KEY)
+        index = next(i for i, v in enumerate(variants) if v.name == base)
+        twin = monthly_bill(Variant.from_summary(name, summary), observed, emf_bytes)
+        twins.append((base, bills[index], twin))
+    return cost_result(
+        variants, bills, how=how, observed_source=observed.source, splits=splits, twins=twins
+    )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench import prices
 from bench.cost_alarms import bedrock_note
+from bench.cost_budget import Split, budget_table, miss_reason, split_note
 from bench.cost_notes import CHAT_REQUESTS_PER_MONTH, cost_notes
 from bench.report import Figure, PartResult, Table
 from bench.stats import fmt_usd
@@ -57,7 +58,13 @@ def plot(variants: Sequence[Variant], bills: Sequence[Bill], path: Path = PNG) -
 
 
 def cost_result(
-    variants: Sequence[Variant], bills: Sequence[Bill], *, how: str, observed_source: str
+    variants: Sequence[Variant],
+    bills: Sequence[Bill],
+    *,
+    how: str,
+    observed_source: str,
+    splits: Sequence[Split] = (),
+    twins: Sequence[tuple[str, Bill, Bill]] = (),
 ) -> PartResult:
 
     header = ["item"] + [f"{v.name}: {col}" for v in variants for col in ("quantity", "USD/month")]
@@ -79,11 +86,14 @@ def cost_result(
             f"alarms: {alarms}"
         )
         table.notes.append(f"{variant.name}: {bedrock_note(bill.bedrock_alarms)}")
+    for variant, where in zip(variants, splits, strict=False):
+        table.notes.append(split_note(variant.name, where))
     png = plot(variants, bills)
     table.notes += cost_notes(how, observed_source, png)
 
     figures: list[Figure] = []
-    for variant, bill, target in zip(variants, bills, TARGETS_USD, strict=False):
+    parts: list[Split | None] = [*splits] or [None] * len(bills)
+    for variant, bill, target, part in zip(variants, bills, TARGETS_USD, parts, strict=False):
         met = bill.total <= target
         figures.append(
             Figure(
@@ -95,7 +105,7 @@ def cost_result(
                 unit="USD",
                 target=f"<= ${target:.0f}",
                 met=met,
-                miss="" if met else _miss(bill, target),
+                miss="" if met else _miss(bill, target, part),
             )
         )
     pmd_per_answer = CHAT_REQUESTS_PER_MONTH / 1000 * prices.API_REQUESTS_PER_1000
@@ -115,10 +125,12 @@ def cost_result(
     emf.ratio_override = pmd_per_answer / emf_usd if emf_usd else None
     figures.append(emf)
     data: dict[str, Any] = {"bills": {v.name: b.total for v, b in zip(variants, bills, strict=True)}}
-    return PartResult(figures=figures, tables=[table], data=data)
+    tables = [table, budget_table(twins)] if twins else [table]
+    return PartResult(figures=figures, tables=tables, data=data)
 
 
-def _miss(bill: Bill, target: float) -> str:
+def _miss(bill: Bill, target: float, part: Split | None = None) -> str:
     top = sorted(bill.lines, key=lambda line: line[2], reverse=True)[:3]
     biggest = "; ".join(f"{item} {fmt_usd(usd)}" for item, _, usd in top)
-    return f"{fmt_usd(bill.total - target)} over; the largest lines: {biggest}"
+    why = f"; {miss_reason(part, target)}" if part and part.per_model_usd * part.models > target / 2 else ""
+    return f"{fmt_usd(bill.total - target)} over; the largest lines: {biggest}{why}"

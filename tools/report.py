@@ -53,6 +53,8 @@ MODEL_FIGURES = (
     ("cache_errors", mc.CACHE_ERRORS, "Sum"),
 )
 LD_AVERAGED = {"timeToFirstTokenMs"}  # a per-window average: averaged, not summed, over the range
+# A level (how far behind a collector is at the end of each run): its worst value, never a sum of runs.
+COLLECTOR_LEVELS = {mc.OLDEST_UNPUBLISHED_WINDOW_AGE.name}
 PERF_LEVELS = (
     mc.PERF_PROJECTED_MONTH_END_COST,
     mc.PERF_CURRENT_MONTH_COST,
@@ -138,7 +140,8 @@ def build_report(
     for key in found[mc.NS_FLASHBACK]:
         want(f"fb|{key.metric}|{key.dimensions}", Query(key.namespace, key.metric, key.dimensions, "Sum"))
     for key in found[mc.NS_COLLECTORS]:
-        want(f"col|{key.metric}|{key.dimensions}", Query(key.namespace, key.metric, key.dimensions, "Sum"))
+        stat = "Maximum" if key.metric in COLLECTOR_LEVELS else "Sum"
+        want(f"col|{key.metric}|{key.dimensions}", Query(key.namespace, key.metric, key.dimensions, stat))
     beside = bedrock_report.models_of(found)
     for label, query in bedrock_report.queries(beside).items():
         want(label, query)
@@ -291,7 +294,8 @@ def format_report(report: Report) -> str:
     names = [m.name for m in mc.FLASHBACK_FIELDS.values()]
     rows = [(llm, *(_n(v.get(n)) for n in names)) for llm, v in sorted(report.flashback.items())]
     out += _table(("aiLlmId", *names), rows) if rows else ["  (no Flashback metrics)"]
-    out += ["", f"Collector health ({mc.NS_COLLECTORS}, sum over the range)"]
+    levels = ", ".join(sorted(COLLECTOR_LEVELS))
+    out += ["", f"Collector health ({mc.NS_COLLECTORS}, sum over the range; {levels}: its maximum)"]
     health = [m.name for m in mc.COLLECTOR_METRICS]
     rows = [(s, *(_n(v.get(name)) for name in health)) for s, v in sorted(report.collectors.items())]
     out += _table(("source", *health), rows) if rows else ["  (no collector runs)"]

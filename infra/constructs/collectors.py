@@ -47,14 +47,17 @@ from shared.table_schema import CHECKPOINT_PARTITION_KEY, CHECKPOINT_SORT_KEY
 CHECKPOINT_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # all the checkpoint store calls
 # Flashback also keeps one totals item per LLM id (collectors/common/checkpoint_items.py): BatchGetItem reads
 # them; TransactWriteItems (not an IAM action itself) needs PutItem for its Puts, UpdateItem for the series
-# commit and ConditionCheckItem for its check of the series' claim. Only within its own partition.
+# commit and ConditionCheckItem for its check of the series' claim. LaunchDarkly reads every AI Config
+# checkpoint with BatchGetItem (collectors/launchdarkly_schedule.py; without it every run is denied that
+# read and falls back to the listed order and a GetItem per series). Each only within its own partition.
 PER_KEY_CHECKPOINT_ACTIONS = {
     SOURCE_FLASHBACK: (
         *CHECKPOINT_ACTIONS,
         "dynamodb:BatchGetItem",
         "dynamodb:PutItem",
         "dynamodb:ConditionCheckItem",
-    )
+    ),
+    SOURCE_LAUNCHDARKLY: (*CHECKPOINT_ACTIONS, "dynamodb:BatchGetItem"),
 }
 SCHEDULER_RETRY_ATTEMPTS = 2
 

@@ -276,15 +276,12 @@ def _ai_config_series(
     config_key: str,
     env_key: str,
     zeros: ZeroTracker,
+    loaded: schedule.Checkpoints,
 ) -> None:
     project = settings.project_key
     series = schedule.series_name(project, config_key, env_key)
     path = f"/api/v2/projects/{quote(project, safe='')}/ai-configs/{quote(config_key, safe='')}/metrics"
-    dims = (
-        (mc.DIM_PROJECT_KEY, project),
-        (mc.DIM_AI_CONFIG_KEY, config_key),
-        (mc.DIM_ENVIRONMENT, env_key),
-    )
+    dims = ((mc.DIM_PROJECT_KEY, project), (mc.DIM_AI_CONFIG_KEY, config_key), (mc.DIM_ENVIRONMENT, env_key))
 
     def plan(checkpoint: Any) -> WindowPlan | None:
         return due_windows(
@@ -337,7 +334,8 @@ def _ai_config_series(
             units.append(Unit(len(points), mark=end))
         return SeriesOutput(points, mark=mark, partial=partial, units=tuple(units))
 
-    run.process_series(series, plan, fetch)
+    # The checkpoint the schedule read (no GetItem); None when it could not: the runner loads it.
+    run.process_series(series, plan, fetch, checkpoint=loaded.get(series))
 
 
 def _usage_series(run: Run, http: HttpClient, settings: LaunchDarklySettings, path: str) -> None:
@@ -383,9 +381,10 @@ def collect(run: Run, settings: LaunchDarklySettings | None = None) -> None:
     keys = ai_config_keys(run, http, settings.project_key, settings.ai_config_keys)
     pairs = [(config_key, env_key) for config_key in keys for env_key in settings.environment_keys]
     names = [schedule.series_name(settings.project_key, *pair) for pair in pairs]
-    marks = schedule.load_marks(run, names)  # oldest windows first (launchdarkly_schedule.py)
+    loaded = schedule.load_checkpoints(run, names)  # one read each, oldest first (launchdarkly_schedule)
+    marks = schedule.marks(loaded)
     for config_key, env_key in schedule.oldest_first(pairs, marks, run.now_ms, settings):
-        _ai_config_series(run, http, settings, config_key, env_key, zeros)
+        _ai_config_series(run, http, settings, config_key, env_key, zeros, loaded)
     for path in settings.usage_series:
         _usage_series(run, http, settings, path)
     run.flush()

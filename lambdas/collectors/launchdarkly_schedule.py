@@ -3,11 +3,18 @@
 Contract "Metric budget": when LaunchDarkly's rate limits (the client waits when `X-Ratelimit-*-Remaining`
 reaches 0, `collectors.common.http`) and the run's time budget cannot cover every due window in one run,
 the oldest windows go first and none is skipped. So before reading, a run loads every series' checkpoint
-(BatchGetItem, 100 per request: 20 requests for 1,000 AI Configs x 2 environments) and orders the series
-by their first unpublished window, oldest first (a new series starts at the look-back, so a series that
-fell behind goes before it). A run cut short leaves the newest windows for the next one, which starts
-again from the oldest. The listing of AI Configs goes through the same client, so its pages count against
-the same limits (`launchdarkly_listing`).
+(strongly consistent BatchGetItem, 100 per request: 20 requests for 1,000 AI Configs x 2 environments)
+and orders the series by their first unpublished window, oldest first (a new series starts at the
+look-back, so a series that fell behind goes before it). A run cut short leaves the newest windows for
+the next one, which starts again from the oldest. The listing of AI Configs goes through the same client,
+so its pages count against the same limits (`launchdarkly_listing`).
+
+That read is the run's only read of those checkpoints: it gets the whole items, and the runner claims
+from them without a GetItem of its own (1,000 AI Configs x 2 environments: 20 BatchGetItem requests,
+where the runner's own loads added 2,000 GetItems). However old a read is when its series' turn comes,
+the claim is conditional on the version it read, so a series another run claimed or committed since is
+lost (`claims_lost`), never published twice. When the batch read fails, the listed order stands and the
+runner loads each series' checkpoint itself.
 
 After the run, `oldest_unpublished_age_s` is how old the oldest closed window not yet published is: per
 series, the first window after the mark its commit set this run (else the loaded one), if it is due (its
@@ -21,9 +28,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from collectors.common.checkpoint_items import read_items
-from collectors.common.checkpoints import CheckpointUnavailable
+from collectors.common.checkpoints import Checkpoint, CheckpointUnavailable, parse_checkpoint
 
 ALIGN_MS = 300_000
+Checkpoints = Mapping[str, Checkpoint]  # series name -> its checkpoint as the run read it
 
 
 class WindowSettings(Protocol):
@@ -41,18 +49,25 @@ def series_name(project: str, config_key: str, env_key: str) -> str:
     return f"ai-config/{project}/{config_key}/{env_key}"
 
 
-def load_marks(run: Any, names: list[str]) -> dict[str, int | None]:
-    """Each series' mark (None: never published); {} when the checkpoints cannot be read (listed order)."""
+def load_checkpoints(run: Any, names: list[str]) -> Checkpoints:
+    """Every series' whole checkpoint, read once for the run: the order below and the runner's claim
+    (`Run.process_series(checkpoint=...)`) both use it; {} when they cannot be read (listed order, and the
+    runner loads each series itself)."""
     if not names:
         return {}
     try:
         if hasattr(run.store, "client"):
-            items = read_items(run.store, run.source, names, ("mark",))
-            return {n: int(items[n]["mark"]["N"]) if "mark" in items.get(n, {}) else None for n in names}
-        return {n: run.store.load(run.source, n).mark for n in names}
+            items = read_items(run.store, run.source, names)
+            return {n: parse_checkpoint(run.source, n, items.get(n)) for n in names}
+        return {n: run.store.load(run.source, n) for n in names}
     except CheckpointUnavailable as exc:
         run.log.warning("checkpoints unavailable: series read in listed order", extra={"error": str(exc)})
         return {}
+
+
+def marks(checkpoints: Checkpoints) -> dict[str, int | None]:
+    """Each series' mark (None: never published)."""
+    return {name: checkpoint.mark for name, checkpoint in checkpoints.items()}
 
 
 def first_unpublished_start(mark: int | None, now_ms: int, settings: WindowSettings) -> int:

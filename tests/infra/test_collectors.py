@@ -179,6 +179,17 @@ def test_given_default_config_when_synthesized_then_checkpoints_are_the_only_tab
             }
         ]
         return
+    if source == "launchdarkly":  # the schedule's BatchGetItem of every AI Config checkpoint, own partition
+        assert dynamo == [
+            {
+                "Action": ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
+                "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["launchdarkly"]}},
+                "Effect": "Allow",
+                "Resource": {"Fn::GetAtt": [table, "Arn"]},
+                "Sid": "OwnCheckpointPartitionOnly",
+            }
+        ]
+        return
     assert dynamo == [
         {
             "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],

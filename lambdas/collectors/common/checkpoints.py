@@ -21,11 +21,13 @@ item never grows with the number of ids (< 33 KB each, DynamoDB allows 400 KB).
 The protocol, per series and run (the runner claims and fetches every due series first, then publishes
 them together in shared PutMetricData calls, then commits each one):
 
-1. **claim**: load the item (strongly consistent). If a claim is pending and younger than the lease
-   (default 600 s), another run owns the series: skip it. Otherwise write `pending = {run_id, now, target}`
-   and `version + 1`, on the condition that `version` is still the one loaded (or the item does not exist
-   yet). Two runs racing for one series both read version v; exactly one conditional write succeeds, the
-   other run skips the series (counted and logged as `claims_lost`).
+1. **claim**: load the item (strongly consistent GetItem, or the run's own earlier BatchGetItem of whole
+   items: LaunchDarkly's AI Config series, `launchdarkly_schedule`). If a claim is pending and younger than
+   the lease (default 600 s), another run owns the series: skip it. Otherwise write
+   `pending = {run_id, now, target}` and `version + 1`, on the condition that `version` is still the one
+   loaded (or the item does not exist yet). Two runs racing for one series both read version v; exactly
+   one conditional write succeeds, the other run skips the series (counted and logged as `claims_lost`);
+   so does a run whose read is older than another run's claim or commit, however old the read is.
 2. **publish** the series' datapoints with PutMetricData, in calls shared with other series (the vendor is
    asked after the claim, so the data published always matches the checkpoint it advances from). A series'
    datapoints come in units (an AI Config window, a usage bucket, a Perf day, one Flashback id's
@@ -148,6 +150,26 @@ def _conditional_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def parse_checkpoint(source: str, series: str, item: Mapping[str, Any] | None) -> Checkpoint:
+    """The checkpoint a stored item holds (None or empty: no item yet, version 0); the one parser of
+    `CheckpointStore.load` and of batch reads of whole items (`launchdarkly_schedule`)."""
+    if not item:
+        return Checkpoint(source, series)
+    version = int(item.get("version", {}).get("N", "0"))
+    mark = int(item["mark"]["N"]) if "mark" in item else None
+    totals = {name: int(value["S"]) for name, value in item.get("totals", {}).get("M", {}).items()}
+    pending = None
+    if "pending" in item:
+        raw = item["pending"]["M"]
+        pending = Pending(
+            run_id=raw["run_id"]["S"],
+            claimed_at_ms=int(raw["claimed_at"]["N"]),
+            target=raw.get("target", {}).get("S", ""),
+        )
+    updated_at = int(item["updated_at"]["N"]) if "updated_at" in item else None
+    return Checkpoint(source, series, version, mark, totals, pending, updated_at)
+
+
 class CheckpointStore:
     """Reads and conditionally writes checkpoints with the low-level DynamoDB client."""
 
@@ -181,25 +203,7 @@ class CheckpointStore:
             )
         except (ClientError, BotoCoreError) as exc:
             raise CheckpointUnavailable(f"get_item {source}/{series} failed: {exc}") from exc
-        if not item:
-            return Checkpoint(source, series)
-        return self._parse(source, series, item)
-
-    @staticmethod
-    def _parse(source: str, series: str, item: Mapping[str, Any]) -> Checkpoint:
-        version = int(item.get("version", {}).get("N", "0"))
-        mark = int(item["mark"]["N"]) if "mark" in item else None
-        totals = {name: int(value["S"]) for name, value in item.get("totals", {}).get("M", {}).items()}
-        pending = None
-        if "pending" in item:
-            raw = item["pending"]["M"]
-            pending = Pending(
-                run_id=raw["run_id"]["S"],
-                claimed_at_ms=int(raw["claimed_at"]["N"]),
-                target=raw.get("target", {}).get("S", ""),
-            )
-        updated_at = int(item["updated_at"]["N"]) if "updated_at" in item else None
-        return Checkpoint(source, series, version, mark, totals, pending, updated_at)
+        return parse_checkpoint(source, series, item)
 
     def claim(self, checkpoint: Checkpoint, run_id: str, now_ms: int, target: str = "") -> Claim:
         """Take the series for this run, or raise ClaimLost."""

@@ -6,8 +6,9 @@ per checkpointed series with two functions: `plan(checkpoint)` (pure: what is du
 into `Unit`s). The runner does the protocol of `checkpoints.py` around them, so every vendor gets the same
 exactly-once rules, error accounting and logs:
 
-1. per series (here): load, plan, **claim**, **fetch** (errors, the time budget and lost claims are settled
-   per series); the datapoints are validated and held;
+1. per series (here): load (unless the vendor passes the checkpoint it already read), plan, **claim**,
+   **fetch** (errors, the time budget and lost claims are settled per series); the datapoints are
+   validated and held;
 2. **publish** (`flush`, `publishing.py`): the held datapoints of all series go out together, in shared
    PutMetricData calls of whole units;
 3. as soon as its calls are done, each series is **committed** up to its last unit whose datapoints were
@@ -224,13 +225,19 @@ class Run:
         plan: Callable[[Checkpoint], Any],
         fetch: Callable[[Any, Checkpoint], SeriesOutput],
         describe: Callable[[Any], str] = str,
+        checkpoint: Checkpoint | None = None,
     ) -> str:
         """Claim and fetch one series; its datapoints wait for the shared publish (`flush`).
 
+        `checkpoint`: the series' checkpoint as this run already read it (LaunchDarkly's batch read), so
+        no GetItem of its own; however old, it is safe: the claim is conditional on its version, so a
+        series another run claimed or committed since is lost (claims_lost), never published twice.
         Returns the outcome when it is already settled (noop, claims_lost, failed, deferred), else
         `fetched`: the series is then counted as ok, partial or failed once it is published and committed.
         """
-        outcome = self._claim_and_fetch(series, plan, fetch, describe)
+        if checkpoint is not None and (checkpoint.source, checkpoint.series) != (self.source, series):
+            raise ValueError(f"checkpoint of {checkpoint.source}/{checkpoint.series} given for {series}")
+        outcome = self._claim_and_fetch(series, plan, fetch, describe, checkpoint)
         if outcome != "fetched":
             self.stats.series[outcome] += 1
         held = self.publisher
@@ -244,13 +251,14 @@ class Run:
         plan_fn: Callable[[Checkpoint], Any],
         fetch: Callable[[Any, Checkpoint], SeriesOutput],
         describe: Callable[[Any], str],
+        loaded: Checkpoint | None,
     ) -> str:
         fields = {"source": self.source, "series": series, "run_id": self.run_id}
         if self._out_of_time or self.halted:
             self.log.debug("run stopped early: series left for the next run", extra=fields)
             return "deferred"
         try:
-            checkpoint = self.store.load(self.source, series)
+            checkpoint = loaded or self.store.load(self.source, series)
         except CheckpointUnavailable as exc:
             self.log.error("checkpoint unavailable", extra={**fields, "error": str(exc)})
             return "failed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.common.checkpoints import Checkpoint, CheckpointStore, Pending
+from collectors.common.checkpoints import Checkpoint, CheckpointStore, Pending, parse_checkpoint
 from collectors.common.runner import csv, env_int, scheduled_time_ms
 
 NOW_MS = 1_795_428_465_123  # 2026-11-23T10:07:45.123Z
@@ -59,7 +59,7 @@ def test_given_a_stored_item_when_parsed_then_big_totals_and_the_claim_are_exact
         "totals": {"M": {"id/totalTokensIn": {"S": str(2**64 + 1)}}},
         "pending": {"M": {"run_id": {"S": "r1"}, "claimed_at": {"N": "5"}, "target": {"S": "stats"}}},
     }
-    cp = CheckpointStore._parse("flashback", "stats", item)
+    cp = parse_checkpoint("flashback", "stats", item)
 
     assert cp.version == 12 and cp.mark == 1_795_428_000_000
     assert cp.totals == {"id/totalTokensIn": 2**64 + 1}

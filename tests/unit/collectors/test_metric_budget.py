@@ -252,7 +252,7 @@ def test_given_flashback_ids_when_expanded_then_all_ids_have_no_dimension_and_na
 
 
 @pytest.mark.parametrize(("before", "after"), [("*", ""), ("", "*"), ("*", "cfg-001"), ("cfg-001", "*")])
-def test_given_star_and_named_keys_swapped_between_runs_when_runs_follow_then_the_aggregate_has_each_window_once(
+def test_given_star_and_named_keys_swapped_between_runs_when_runs_follow_then_the_aggregate_holds_each_once(
     monkeypatch: pytest.MonkeyPatch, before: str, after: str
 ) -> None:
     vendor = AIConfigs(configs=3)

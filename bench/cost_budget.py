@@ -1,6 +1,6 @@
 """Part 5's view of the metric budget: each variant with the budget against the same stack with every key
-its own series (`*`, what the stack published before the budget), and where a variant's money goes: per
-model, per AI Config, and the rest.
+its own series (`*`: the series from before the budget, beside the aggregate ones every budget keeps), and
+where a variant's money goes: per model, per AI Config, and the rest.
 
 The split names what scales with what. A model costs its TokenUsage series (the contract's set by
 `ModelId`, plus the gateway's live and cache-error series) and the alarm metrics of its own alarms; AI
@@ -129,6 +129,7 @@ def budget_table(rows: Sequence[tuple[str, Bill, Bill]]) -> Table:
     table.notes.append(
         "*: LAUNCHDARKLY_DETAIL_KEYS, FLASHBACK_DETAIL_IDS and PERF_SERIES set to * (metric_budget in "
         "cdk.json): every AI Config x environment, Flashback id and Perf field gets series of its own, and "
-        "every listed AI Config its own error-rate alarm, as before the budget"
+        "every listed AI Config its own error-rate alarm, as before the budget; the aggregate series and "
+        "alarms stay beside them (contract \"Metric budget\": a budget switch leaves no gap in them)"
     )
     return table

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, CfnCondition, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -37,6 +37,34 @@ POWERTOOLS_LAYER_ARN = (
 # The synth warning CDK adds to every SnapStart function ("SnapStart only supports published Lambda
 # versions"): a function built with `snap_start` publishes one (`current_version`) and is called through it.
 SNAP_START_PUBLISH_WARNING = "@aws-cdk/aws-lambda:snapStartRequirePublish"
+
+
+# Lambda's guide ("Improving startup performance with Lambda SnapStart", Supported Regions): SnapStart is
+# offered in every commercial region except Asia Pacific (New Zealand) and Asia Pacific (Taipei). The template
+# is environment-agnostic, so the region decides at deploy: there the function starts without a snapshot.
+SNAP_START_UNSUPPORTED_REGIONS = ("ap-southeast-6", "ap-east-2")
+SNAP_START_REGION_CONDITION = "SnapStartOfferedInRegion"
+
+
+def _snap_start_where_offered(function: lambda_.Function) -> None:
+    """SnapStart `PublishedVersions` where the deploy's region offers it, `None` where it does not."""
+    stack = Stack.of(function)
+    condition = stack.node.try_find_child(SNAP_START_REGION_CONDITION)
+    if not isinstance(condition, CfnCondition):
+        condition = CfnCondition(
+            stack,
+            SNAP_START_REGION_CONDITION,
+            expression=Fn.condition_not(
+                Fn.condition_or(
+                    *(Fn.condition_equals(stack.region, r) for r in SNAP_START_UNSUPPORTED_REGIONS)
+                )
+            ),
+        )
+    cfn = function.node.default_child
+    assert isinstance(cfn, lambda_.CfnFunction)
+    cfn.add_property_override(
+        "SnapStart.ApplyOn", Fn.condition_if(condition.logical_id, "PublishedVersions", "None")
+    )
 
 
 def snap_start_conf(
@@ -146,6 +174,7 @@ class FunctionFactory:
             current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
         )
         if snap_start is not None:
+            _snap_start_where_offered(function)
             Annotations.of(function).acknowledge_warning(
                 SNAP_START_PUBLISH_WARNING, "the function is called through its published current_version"
             )

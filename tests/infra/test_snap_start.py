@@ -10,7 +10,11 @@ from aws_cdk import aws_lambda as lambda_
 
 from infra.config import ConfigError, load_config
 from infra.constructs.chat_api import CHATBOT_HANDLER, LIVE_ALIAS
-from infra.constructs.python_function import snap_start_conf
+from infra.constructs.python_function import (
+    SNAP_START_REGION_CONDITION,
+    SNAP_START_UNSUPPORTED_REGIONS,
+    snap_start_conf,
+)
 from tests.infra.conftest import Synth
 
 
@@ -47,7 +51,8 @@ def test_given_default_config_when_synthesized_then_the_chatbot_snapshots_its_pu
 ) -> None:
     name, chatbot = _chatbot(default)
 
-    assert chatbot["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    condition = SNAP_START_REGION_CONDITION
+    assert chatbot["SnapStart"] == {"ApplyOn": {"Fn::If": [condition, "PublishedVersions", "None"]}}
     assert chatbot["Runtime"] == "python3.14" and chatbot["Architectures"] == ["arm64"]
     others = [f["Properties"] for n, f in default.resources("AWS::Lambda::Function").items() if n != name]
     assert others and all("SnapStart" not in f for f in others)  # the collectors stay as they were
@@ -98,3 +103,30 @@ def test_given_the_alias_when_synthesized_then_the_function_alarms_still_read_th
     chatbot = [m for m in metrics if {"Name": "FunctionName", "Value": {"Ref": name}} in m["Dimensions"]]
     assert {m["MetricName"] for m in chatbot} >= {"Errors", "Throttles", "Duration", "ConcurrentExecutions"}
     assert all(len(m["Dimensions"]) == 1 for m in chatbot)  # no Resource (version or alias) dimension
+
+
+def _holds(condition: Any, region: str) -> bool:
+    """CloudFormation's value of a condition made of Fn::Not, Fn::Or and Fn::Equals on AWS::Region."""
+    ((function, args),) = condition.items()
+    if function == "Fn::Not":
+        return not _holds(args[0], region)
+    if function == "Fn::Or":
+        return any(_holds(arg, region) for arg in args)
+    if function == "Fn::Equals":
+        values = [region if arg == {"Ref": "AWS::Region"} else arg for arg in args]
+        return bool(values[0] == values[1])
+    raise AssertionError(f"unexpected {function}")
+
+
+@pytest.mark.parametrize(
+    ("region", "snapshots"),
+    [("us-east-1", True), ("eu-west-1", True), ("ap-southeast-2", True)]
+    + [(region, False) for region in SNAP_START_UNSUPPORTED_REGIONS],
+)
+def test_given_a_deploy_region_when_the_condition_is_evaluated_then_snap_start_only_where_lambda_offers_it(
+    default: Synth, region: str, snapshots: bool
+) -> None:
+    # Lambda offers SnapStart in every commercial region but Asia Pacific (New Zealand) and (Taipei).
+    condition = default.json["Conditions"][SNAP_START_REGION_CONDITION]
+
+    assert _holds(condition, region) is snapshots

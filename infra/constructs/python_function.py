@@ -61,7 +61,8 @@ def _snap_start_where_offered(function: lambda_.Function) -> None:
             ),
         )
     cfn = function.node.default_child
-    assert isinstance(cfn, lambda_.CfnFunction)
+    if not isinstance(cfn, lambda_.CfnFunction):
+        raise TypeError(f"{function.node.path}: no CfnFunction to set SnapStart on")
     cfn.add_property_override(
         "SnapStart.ApplyOn", Fn.condition_if(condition.logical_id, "PublishedVersions", "None")
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -18,6 +19,8 @@ from collectors import flashback_collector, launchdarkly_collector, perf_collect
 from collectors.common import runner, secrets
 from collectors.common.http import pool_manager
 from offline.environment import create_checkpoint_table
+from shared.aws_clients import reset_clients
+from tests.fakes.aws_fault_proxy import AwsFaultProxy
 from tests.fakes.flashback_server import FakeFlashback
 from tests.fakes.launchdarkly_server import FakeLaunchDarkly
 from tests.fakes.moto_server import MotoServer
@@ -176,3 +179,29 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     monkeypatch.setattr(runner, "clock", lambda: time.time() + shift.offset)
     return shift
+
+
+@contextmanager
+def _through_fault_proxy(
+    service: str, collector_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[AwsFaultProxy]:
+    """The collectors' calls to one AWS service go through a fault-injecting proxy in front of moto."""
+    with AwsFaultProxy(collector_aws["endpoint"]) as proxy:
+        monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", proxy.endpoint)
+        reset_clients()
+        yield proxy
+    reset_clients()
+
+
+@pytest.fixture
+def edge(collector_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFaultProxy]:
+    """The collectors' CloudWatch calls go through a fault-injecting proxy; everything else to moto."""
+    with _through_fault_proxy("CLOUDWATCH", collector_aws, monkeypatch) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def dynamodb_edge(collector_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFaultProxy]:
+    """The collectors' DynamoDB calls go through a fault-injecting proxy; everything else to moto."""
+    with _through_fault_proxy("DYNAMODB", collector_aws, monkeypatch) as proxy:
+        yield proxy

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -193,16 +192,6 @@ def test_given_too_little_lambda_time_when_collecting_then_series_are_deferred_w
 
 # --- PutMetricData: resent only when known not stored (a loopback proxy in front of moto) -------------
 COLLECTOR_CLOUDWATCH = {"max_attempts": 5, "connect_timeout": 2.0, "read_timeout": 5.0}  # the runner's
-
-
-@pytest.fixture
-def edge(collector_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFaultProxy]:
-    """The collectors' CloudWatch calls go through a fault-injecting proxy; everything else to moto."""
-    with AwsFaultProxy(collector_aws["endpoint"]) as proxy:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", proxy.endpoint)
-        reset_clients()
-        yield proxy
-    reset_clients()
 
 
 def served_windows(ld: FakeLaunchDarkly, aws: dict[str, Any]) -> dict[int, tuple[float, int]]:

@@ -15,7 +15,7 @@ import pytest
 from collectors.common import runner
 from collectors.common.runner import CollectorRunFailed
 from shared import metric_catalogue as mc
-from shared.aws_clients import client, reset_clients
+from shared.aws_clients import client
 from tests.fakes.aws_fault_proxy import AwsFaultProxy
 from tests.fakes.flashback_server import FakeFlashback
 from tests.integration.collectors.conftest import STAR_COPIES, TABLE, LogCapture
@@ -159,16 +159,6 @@ def test_given_the_claim_taken_over_between_chunks_when_committing_then_the_late
     growth = truth.growth()
     assert_exactly_once(truth, tuple(written))
     assert all(sums[k] == growth[k] + once_then[k] for k in growth if k[0] in repeated)
-
-
-@pytest.fixture
-def dynamodb_edge(collector_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFaultProxy]:
-    """The collectors' DynamoDB calls go through a fault-injecting proxy in front of moto."""
-    with AwsFaultProxy(collector_aws["endpoint"]) as proxy:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint)
-        reset_clients()
-        yield proxy
-    reset_clients()
 
 
 @pytest.mark.parametrize("lost", [1, 2], ids=["first chunk", "last chunk"])

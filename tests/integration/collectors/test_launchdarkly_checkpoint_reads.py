@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ import pytest
 from collectors import launchdarkly_collector, launchdarkly_schedule
 from collectors.common.checkpoints import CheckpointStore
 from shared import metric_catalogue as mc
-from shared.aws_clients import client, reset_clients
+from shared.aws_clients import client
 from tests.fakes.aws_fault_proxy import AwsFaultProxy
 from tests.fakes.launchdarkly_server import FakeLaunchDarkly
 from tests.integration.collectors.conftest import CONFIG, ENV, PROJECT, TABLE, LogCapture
@@ -62,16 +61,6 @@ def two_configs(ld: FakeLaunchDarkly, monkeypatch: pytest.MonkeyPatch) -> FakeLa
     ld.add_ai_config(PROJECT, OTHER, ENV, generations_per_hour=90, seed=1)
     monkeypatch.setenv("LAUNCHDARKLY_AI_CONFIG_KEYS", f"{CONFIG},{OTHER}")
     return ld
-
-
-@pytest.fixture
-def dynamodb_edge(collector_aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFaultProxy]:
-    """The collectors' DynamoDB calls go through a fault-injecting proxy in front of moto."""
-    with AwsFaultProxy(collector_aws["endpoint"]) as proxy:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint)
-        reset_clients()
-        yield proxy
-    reset_clients()
 
 
 def test_given_102_ai_config_series_when_runs_follow_then_each_checkpoint_is_read_once_by_the_batch(

@@ -14,7 +14,7 @@ from collectors.common.cloudwatch_writer import Datapoint
 from collectors.common.http import VendorHTTPError
 from collectors.common.runner import CollectorRunFailed, Run, SeriesOutput, Unit
 from shared import metric_catalogue as mc
-from tests.unit.collectors.test_runner_batching import (
+from tests.unit.collectors.runner_support import (
     NOW,
     NOW_MS,
     MemoryStore,

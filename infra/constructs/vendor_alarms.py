@@ -68,6 +68,24 @@ def _collector_health(
         evaluation_periods=2,
         datapoints=2,
     )
+    # A call sent whose answer was lost is never resent (a stored one would double count): its datums may
+    # be a gap, which only a person can check against the run's log line and CloudWatch's read-back.
+    alarms.add(
+        f"{mc.PUBLISH_OUTCOME_UNKNOWN.name}{slug(source)}",
+        f"{mc.PUBLISH_OUTCOME_UNKNOWN.name}-{source}-above-zero",
+        Runbook(
+            f"The {source} collector sent a PutMetricData call whose answer was lost: CloudWatch may not "
+            "have stored its datapoints (at most one call's; never resent, so never counted twice)",
+            mc.PUBLISH_OUTCOME_UNKNOWN.name,
+            "the collector's log line 'PutMetricData outcome unknown' (its series and units), then whether "
+            "CloudWatch holds those datapoints; put back only what is missing.",
+            page="collector-publish-unknown",
+        ),
+        metric=metric(mc.PUBLISH_OUTCOME_UNKNOWN, "Sum", interval, dims),
+        threshold=0,
+        comparison=GT,
+        missing=NOT_BREACHING,
+    )
     # Two runs are due in a window of two intervals: none at all means the schedule or function is broken.
     alarms.add(
         f"CollectorMissedRuns{slug(source)}",

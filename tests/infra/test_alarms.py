@@ -64,6 +64,7 @@ def test_given_default_config_when_synthesized_then_exactly_the_expected_alarms_
         f"{P}CallerLimitUsage-above-80pct",
         *(f"{P}CollectorErrors-{s}-in-2-runs" for s in SOURCES),
         *(f"{P}CollectorRuns-{s}-missing" for s in SOURCES),
+        *(f"{P}PublishOutcomeUnknown-{s}-above-zero" for s in SOURCES),
         f"{P}Collector-dead-letter-queue-not-empty",
         f"{P}LaunchDarkly-GenerationErrorRate-above-5pct-default-production-all-configs",
         f"{P}LaunchDarkly-Cost-above-10USD-per-hour-default-production",
@@ -226,6 +227,22 @@ def test_given_a_collector_when_synthesized_then_errors_page_after_two_runs_and_
     assert (runs["Statistic"], runs["Period"], runs["Threshold"]) == ("Sum", 1800, 1)
     assert runs["ComparisonOperator"] == "LessThanThreshold"
     assert runs["TreatMissingData"] == "breaching"
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_given_a_collector_when_a_publish_outcome_is_lost_then_its_alarm_pages_on_the_first_one(
+    default: Synth, source: str
+) -> None:
+    lost = _alarm(default, f"{P}PublishOutcomeUnknown-{source}-above-zero")
+
+    assert (lost["Namespace"], lost["MetricName"], lost["Dimensions"]) == (
+        mc.NS_COLLECTORS,
+        mc.PUBLISH_OUTCOME_UNKNOWN.name,
+        [{"Name": mc.DIM_SOURCE, "Value": source}],
+    )
+    assert (lost["Statistic"], lost["Period"], lost["Threshold"]) == ("Sum", 900, 0)
+    assert lost["ComparisonOperator"] == "GreaterThanThreshold"
+    assert (lost["EvaluationPeriods"], lost["TreatMissingData"]) == (1, "notBreaching")
 
 
 def test_given_a_slower_schedule_when_synthesized_then_collector_alarm_periods_follow_it(

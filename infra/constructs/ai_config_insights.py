@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.constructs.caller_widgets import ContributorInsightsWidget
+from infra.constructs.saved_queries import saved_queries
 from shared import metric_catalogue as mc
 
 ITEM_MESSAGE = "collected item"  # collectors.common.budget.ITEM_MESSAGE (infra does not import lambdas code)
@@ -72,16 +73,7 @@ class AIConfigInsights(Construct):
             rule_state="ENABLED",
             rule_body=stack.to_json_string(rule_definition(log_group.log_group_name)),
         )
-        self.queries = [
-            logs.CfnQueryDefinition(
-                self,
-                f"Query{index}",
-                name=f"{stack.stack_name}/{name}",
-                query_string=query,
-                log_group_names=[log_group.log_group_name],
-            )
-            for index, (name, query) in enumerate(QUERIES.items())
-        ]
+        self.queries = saved_queries(self, QUERIES, log_group)
 
     def top_ten_widget(self) -> cw.IWidget:
         """The ten AI Config x environment pairs with the most tokens, from the rule (no series per key)."""

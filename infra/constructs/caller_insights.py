@@ -18,6 +18,7 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.constructs.saved_queries import saved_queries
 from shared import metric_catalogue as mc
 
 CALLER_KEY = f"$.{mc.PROP_CALLER}"
@@ -107,16 +108,7 @@ class CallerInsights(Construct):
                 rule_state="ENABLED",
                 rule_body=stack.to_json_string(rule.definition(log_group.log_group_name)),
             )
-        self.queries = [
-            logs.CfnQueryDefinition(
-                self,
-                f"Query{index}",
-                name=f"{stack.stack_name}/{name}",
-                query_string=query,
-                log_group_names=[log_group.log_group_name],
-            )
-            for index, (name, query) in enumerate(QUERIES.items())
-        ]
+        self.queries = saved_queries(self, QUERIES, log_group)
 
     def rule_names(self) -> dict[str, str]:
         """Metric name -> rule name (plain strings: alarm descriptions and the report quote them)."""

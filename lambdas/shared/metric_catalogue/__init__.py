@@ -150,6 +150,7 @@ from shared.metric_catalogue.vendors import (
     PERF_DAILY_COST,
     PERF_DEFAULT_SERIES,
     PERF_FAILURE_RATE,
+    PERF_NAMED_METRICS,
     PERF_PROJECTED_MONTH_END_COST,
     PERF_PROVIDER_ERROR_RATE,
     PERF_PROVIDER_P95_LATENCY,
@@ -260,6 +261,7 @@ __all__ = [
     "PERF_ENDPOINTS",
     "PERF_FAILURE_RATE",
     "PERF_FIELDS",
+    "PERF_NAMED_METRICS",
     "PERF_PROJECTED_MONTH_END_COST",
     "PERF_PROVIDER_ERROR_RATE",
     "PERF_PROVIDER_P95_LATENCY",
@@ -298,22 +300,6 @@ __all__ = [
     "service_metrics",
 ]
 
-# The contract's named Perf metrics; PERF_FIELDS adds the rest of the Perf field table.
-_NAMED_PERF_METRICS: tuple[MetricDef, ...] = (
-    PERF_PROJECTED_MONTH_END_COST,
-    PERF_CURRENT_MONTH_COST,
-    PERF_SUCCESS_RATE,
-    PERF_FAILURE_RATE,
-    PERF_DAILY_CALLS,
-    PERF_DAILY_COST,
-    PERF_PROVIDER_UPTIME,
-    PERF_PROVIDER_ERROR_RATE,
-    PERF_PROVIDER_P95_LATENCY,
-    PERF_PROVIDER_P99_LATENCY,
-    PERF_PROVIDER_RATE_LIMIT_HITS,
-)
-
-
 def metric_by_name(namespace: str, name: str) -> MetricDef:
     """Look a metric up by namespace and name (for tests and tools that start from a name)."""
     for metric in all_metrics():
@@ -331,7 +317,7 @@ def all_metrics() -> tuple[MetricDef, ...]:
         + COLLECTOR_METRICS
         + tuple(LD_AI_CONFIG_FIELDS.values())
         + tuple(FLASHBACK_FIELDS.values())
-        + _NAMED_PERF_METRICS
+        + PERF_NAMED_METRICS
         + BEDROCK_METRICS
     )
 

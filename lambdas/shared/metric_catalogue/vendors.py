@@ -153,23 +153,22 @@ PERF_PROVIDER_RATE_LIMIT_HITS = MetricDef(
     NS_PERF, "ProviderRateLimitHits", Unit.COUNT, (DIM_PROVIDER,), "providers.<p>.rate_limit_hits"
 )
 
-# The metric budget's default PERF_SERIES: the Perf metrics the dashboards and alarms use.
-PERF_DEFAULT_SERIES: tuple[str, ...] = tuple(
-    metric.name
-    for metric in (
-        PERF_PROJECTED_MONTH_END_COST,
-        PERF_CURRENT_MONTH_COST,
-        PERF_SUCCESS_RATE,
-        PERF_FAILURE_RATE,
-        PERF_DAILY_CALLS,
-        PERF_DAILY_COST,
-        PERF_PROVIDER_UPTIME,
-        PERF_PROVIDER_ERROR_RATE,
-        PERF_PROVIDER_P95_LATENCY,
-        PERF_PROVIDER_P99_LATENCY,
-        PERF_PROVIDER_RATE_LIMIT_HITS,
-    )
+# The contract's named Perf metrics (PERF_FIELDS adds the rest of the Perf field table). They are what the
+# dashboards and alarms use, so the metric budget's default PERF_SERIES.
+PERF_NAMED_METRICS: tuple[MetricDef, ...] = (
+    PERF_PROJECTED_MONTH_END_COST,
+    PERF_CURRENT_MONTH_COST,
+    PERF_SUCCESS_RATE,
+    PERF_FAILURE_RATE,
+    PERF_DAILY_CALLS,
+    PERF_DAILY_COST,
+    PERF_PROVIDER_UPTIME,
+    PERF_PROVIDER_ERROR_RATE,
+    PERF_PROVIDER_P95_LATENCY,
+    PERF_PROVIDER_P99_LATENCY,
+    PERF_PROVIDER_RATE_LIMIT_HITS,
 )
+PERF_DEFAULT_SERIES: tuple[str, ...] = tuple(metric.name for metric in PERF_NAMED_METRICS)
 
 
 # Usage-series metric names are built per path; the unit is Count (contexts, MAU, connection minutes...).

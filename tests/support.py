@@ -156,6 +156,19 @@ def validate_emf(doc: dict[str, Any]) -> None:
                 assert isinstance(item, int | float) and not isinstance(item, bool), f"{name}: not a number"
 
 
+def validated_emf(stdout: str) -> list[dict[str, Any]]:
+    """The EMF documents printed to `stdout`, each checked against the EMF specification."""
+    docs = emf_documents(stdout)
+    for doc in docs:
+        validate_emf(doc)
+    return docs
+
+
+def cache_items(dynamodb: Any, table: str = "chat-cache") -> list[dict[str, Any]]:
+    """Every item of the chatbot's response cache table (moto)."""
+    return list(dynamodb.scan(TableName=table)["Items"])
+
+
 def cache_item(key: str, answer: str, expires_at: int, stop_reason: str = "end_turn") -> dict[str, Any]:
     return {
         CACHE_PARTITION_KEY: {"S": key},

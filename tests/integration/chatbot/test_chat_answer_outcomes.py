@@ -12,7 +12,12 @@ import pytest
 from chatbot import chatbot_handler
 from tests.conftest import MODELS
 from tests.fakes.bedrock_server import Behavior, FakeBedrock
-from tests.support import FakeLambdaContext, emf_documents, http_api_event, validate_emf
+from tests.support import (
+    FakeLambdaContext,
+    cache_items,
+    http_api_event,
+    validated_emf,
+)
 
 SONNET = MODELS[0]
 
@@ -22,15 +27,6 @@ def _call(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return response["statusCode"], json.loads(response["body"])
 
 
-def _emf(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    docs = emf_documents(capsys.readouterr().out)
-    for doc in docs:
-        validate_emf(doc)
-    return docs
-
-
-def _cache_items(cache_table: Any) -> list[dict[str, Any]]:
-    return cache_table.scan(TableName="chat-cache")["Items"]
 
 
 # Every stop reason ConverseStream documents: (truncated, filtered, cached).
@@ -57,10 +53,10 @@ def test_given_each_bedrock_stop_reason_when_chatting_then_the_answer_and_its_on
 
     assert status == 200
     assert (body["stop_reason"], body["truncated"]) == (stop_reason, False)  # finished before the deadline
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert (doc["TruncatedAnswers"], doc["FilteredAnswers"]) == ([truncated], [filtered])
     assert doc["StopReason"] == stop_reason
-    assert len(_cache_items(cache_table)) == int(cached)
+    assert len(cache_items(cache_table)) == int(cached)
 
 
 def test_given_an_answer_cut_by_max_tokens_when_chatting_then_truncated_counted_and_not_cached(
@@ -70,9 +66,9 @@ def test_given_an_answer_cut_by_max_tokens_when_chatting_then_truncated_counted_
 
     assert status == 200
     assert (body["truncated"], body["stop_reason"]) == (False, "max_tokens")  # cut by the cap, in time
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert (doc["TruncatedAnswers"], doc["FilteredAnswers"]) == ([1], [0])
-    assert _cache_items(cache_table) == []
+    assert cache_items(cache_table) == []
 
 
 @pytest.mark.parametrize("stop_reason", ["guardrail_intervened", "content_filtered"])
@@ -85,9 +81,9 @@ def test_given_a_filtered_answer_when_chatting_then_filtered_counted_and_not_cac
 
     assert status == 200
     assert (body["truncated"], body["stop_reason"]) == (False, stop_reason)
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert (doc["TruncatedAnswers"], doc["FilteredAnswers"]) == ([0], [1])
-    assert _cache_items(cache_table) == []
+    assert cache_items(cache_table) == []
 
 
 def test_given_a_complete_answer_then_its_cached_copy_when_chatting_then_only_the_live_one_counts(
@@ -98,7 +94,7 @@ def test_given_a_complete_answer_then_its_cached_copy_when_chatting_then_only_th
 
     assert (live["cached"], live["truncated"], live["stop_reason"]) == (False, False, "end_turn")
     assert (cached["cached"], cached["truncated"], cached["stop_reason"]) == (True, False, "end_turn")
-    first, second = _emf(capsys)
+    first, second = validated_emf(capsys.readouterr().out)
     assert (first["TruncatedAnswers"], first["FilteredAnswers"]) == ([0], [0])
     assert "TruncatedAnswers" not in second
     assert "FilteredAnswers" not in second

@@ -24,7 +24,12 @@ from chatbot.usage_store import holds
 from shared.aws_clients import reset_clients
 from tests.fakes.bedrock_server import THROTTLE, Behavior, Call, FakeBedrock
 from tests.integration.chatbot.limits_support import ALICE, HOUR, SONNET, Metered, emf_of
-from tests.support import FakeLambdaContext, emf_documents, http_api_event, validate_emf
+from tests.support import (
+    FakeLambdaContext,
+    cache_items,
+    http_api_event,
+    validated_emf,
+)
 
 LONG = "word " * 400  # 2,000 characters: 200 chunks of 10 at 0.1 s each, far longer than any deadline here
 SLOW = Behavior(text=LONG, chunk_chars=10, chunk_delay=0.1)
@@ -48,15 +53,6 @@ def _call(body: dict[str, Any], left: float, caller: str | None = None) -> tuple
     return response["statusCode"], json.loads(response["body"]), time.perf_counter() - started
 
 
-def _emf(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    docs = emf_documents(capsys.readouterr().out)
-    for doc in docs:
-        validate_emf(doc)
-    return docs
-
-
-def _cache_items(cache_table: Any) -> list[dict[str, Any]]:
-    return cache_table.scan(TableName="chat-cache")["Items"]
 
 
 def _closed_early(call: Call, wait: float = 3.0) -> bool:
@@ -83,8 +79,8 @@ def test_given_a_model_still_streaming_at_the_deadline_when_chatting_then_200_wi
     expected = (estimate_tokens(MESSAGE), estimate_tokens(body["answer"]))
     assert (body["usage"]["input_tokens"], body["usage"]["output_tokens"]) == expected
     assert body["usage"]["estimated"] is True
-    assert _cache_items(cache_table) == []
-    (doc,) = _emf(capsys)
+    assert cache_items(cache_table) == []
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert (doc["TruncatedAnswers"], doc["FilteredAnswers"], doc["StopReason"]) == ([1], [0], "deadline")
     assert (doc["InputTokens"], doc["OutputTokens"]) == ([expected[0]], [expected[1]])
     assert doc["EstimatedCost"] == [pytest.approx((expected[0] * 0.003 + expected[1] * 0.015) / 1000)]
@@ -117,8 +113,8 @@ def test_given_a_model_that_finishes_before_the_deadline_when_chatting_then_not_
     assert status == 200
     assert (body["truncated"], body["stop_reason"], body["answer"]) == (False, "end_turn", "short and sweet")
     assert body["usage"]["estimated"] is False
-    assert len(_cache_items(cache_table)) == 1
-    (doc,) = _emf(capsys)
+    assert len(cache_items(cache_table)) == 1
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert (doc["TruncatedAnswers"], doc["StopReason"]) == ([0], "end_turn")
 
 
@@ -134,7 +130,7 @@ def test_given_throttling_whose_retry_wait_would_cross_the_deadline_when_chattin
     assert (status, body["error"]) == (429, "throttled")
     assert len(stack.calls) == 1, "the retry was not started"
     assert elapsed < 4.0, "answered at once, without waiting the 5 s back-off"
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert (doc["ModelErrors"], doc["ErrorCode"]) == ([1], "ThrottlingException")
 
 
@@ -158,7 +154,7 @@ def test_given_too_little_time_left_for_an_attempt_when_chatting_then_502_withou
     assert (status, body["error"]) == (502, "model_error")
     assert "deadline" in body["message"]
     assert stack.calls == []
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert (doc["ModelErrors"], doc["ErrorCode"]) == ([1], "DeadlineExceeded")
 
 
@@ -177,8 +173,8 @@ def test_given_no_text_before_the_deadline_when_chatting_then_502_at_the_deadlin
     assert (status, body["error"]) == (502, "model_error")
     assert _at_the_deadline(elapsed), "the wait ended at the deadline (botocore's read timeout, the stream's)"
     assert len(stack.calls) == 1, "no retry started after the deadline"
-    assert _cache_items(cache_table) == []
-    (doc,) = _emf(capsys)
+    assert cache_items(cache_table) == []
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert (doc["ModelErrors"], doc["ErrorCode"]) == ([1], "DeadlineExceeded")
 
 
@@ -227,5 +223,5 @@ def test_given_a_read_timeout_shorter_than_the_time_left_when_the_model_pauses_t
 
     assert (status, body["error"]) == (502, "model_error")
     assert elapsed < 6.0, "the read timed out after 1 s, not when the model went on (10 s) or at the deadline"
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert doc["ErrorCode"] == "ReadTimeoutError"

@@ -15,7 +15,7 @@ from chatbot import chatbot_handler, service
 from chatbot.cache import ResponseCache, cache_key
 from tests.conftest import MODELS
 from tests.fakes.bedrock_server import CORRUPT, QUOTA, Behavior, FakeBedrock
-from tests.support import FakeLambdaContext, emf_documents, http_api_event, validate_emf
+from tests.support import FakeLambdaContext, http_api_event, validated_emf
 
 SONNET = MODELS[0]
 
@@ -28,12 +28,6 @@ def _invoke(event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 def _call(body: Any, **event: Any) -> tuple[int, dict[str, Any]]:
     return _invoke(http_api_event(body, **event))
 
-
-def _emf(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    docs = emf_documents(capsys.readouterr().out)
-    for doc in docs:
-        validate_emf(doc)
-    return docs
 
 
 # --- events AWS really sends -------------------------------------------------------------------------
@@ -111,7 +105,7 @@ def test_given_corrupt_frame_crc_when_chatting_then_502_model_error_counted(
     assert (status, payload["error"]) == (502, "model_error")
     assert "ChecksumMismatch" in payload["message"]
     assert cache_table.scan(TableName="chat-cache")["Items"] == []
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert doc["ModelErrors"] == [1]
     assert doc["ErrorCode"] == "ChecksumMismatch"
     assert doc["ModelId"] == SONNET
@@ -123,7 +117,7 @@ def test_given_service_quota_exceeded_when_chatting_then_429_throttled(
     stack.script(SONNET, Behavior(kind=QUOTA), Behavior(kind=QUOTA))
     status, payload = _call({"message": "too many tokens"})
     assert (status, payload["error"]) == (429, "throttled")
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert doc["ErrorCode"] == "ServiceQuotaExceededException"
 
 
@@ -136,7 +130,7 @@ def test_given_unexpected_error_inside_the_service_when_chatting_then_502_and_on
     monkeypatch.setattr(service, "estimated_cost", broken)
     status, payload = _call({"message": "trip the bug", "model_id": MODELS[1]})
     assert (status, payload["error"]) == (502, "internal_error")
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert doc["ModelErrors"] == [1]
     assert (doc["ErrorCode"], doc["ModelId"]) == ("ZeroDivisionError", MODELS[1])
     assert doc["request_id"]
@@ -151,7 +145,7 @@ def test_given_unexpected_error_after_the_metrics_were_written_when_chatting_the
     monkeypatch.setattr(service.ChatAnswer, "to_json", broken)
     status, payload = _call({"message": "fail late"})
     assert (status, payload["error"]) == (502, "internal_error")
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert doc["InputTokens"][0] > 0
     assert "ModelErrors" not in doc
 
@@ -162,7 +156,7 @@ def test_given_broken_configuration_when_chatting_then_502_and_one_emf_document(
     monkeypatch.setenv("MODEL_PRICES", "{not json")
     status, payload = _call({"message": "misconfigured"})
     assert (status, payload["error"]) == (502, "internal_error")
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert (doc["ModelErrors"], doc["ErrorCode"], doc["ModelId"]) == ([1], "ConfigurationError", SONNET)
 
 
@@ -175,7 +169,7 @@ def test_given_request_that_arrived_earlier_when_answered_then_latencies_count_f
     arrived = int(time.time() * 1000) - 1500  # a cold start: API Gateway got it 1.5 s ago
     status, body = _call({"message": "cold start"}, time_epoch_ms=arrived)
     assert status == 200
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert doc["LatencyFrom"] == "arrival"
     assert doc["ResponseLatency"][0] >= 1500
     assert doc["TimeToFirstToken"][0] >= 1500
@@ -188,7 +182,7 @@ def test_given_implausible_arrival_when_answered_then_latencies_count_from_the_h
     stack: FakeBedrock, cache_table: Any, capsys: pytest.CaptureFixture[str], age_ms: int
 ) -> None:
     _call({"message": "replayed"}, time_epoch_ms=int(time.time() * 1000) - age_ms)
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert doc["LatencyFrom"] == "handler"
     assert 0 < doc["ResponseLatency"][0] < 60_000  # not from the bogus arrival
 
@@ -198,7 +192,7 @@ def test_given_cache_hit_when_answered_then_latency_from_arrival_too(
 ) -> None:
     _call({"message": "again"})
     _call({"message": "again"}, time_epoch_ms=int(time.time() * 1000) - 700)
-    _, hit = _emf(capsys)
+    _, hit = validated_emf(capsys.readouterr().out)
     assert (hit["Cached"], hit["LatencyFrom"]) == (True, "arrival")
     assert hit["ResponseLatency"][0] >= 700
 
@@ -227,6 +221,6 @@ def test_given_cache_hit_with_system_prompt_when_answered_then_input_estimate_co
     status, body = _call({"message": message, "system": system})
     assert (status, body["cached"]) == (200, True)
     assert body["usage"] == {"input_tokens": 13, "output_tokens": 2, "total_tokens": 15, "estimated": True}
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert (doc["InputTokens"], doc["OutputTokens"]) == ([13], [2])
     assert stack.calls == []

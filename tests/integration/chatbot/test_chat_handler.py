@@ -13,7 +13,12 @@ from chatbot import chatbot_handler
 from chatbot.tokens import estimate_tokens
 from tests.conftest import MODELS
 from tests.fakes.bedrock_server import DROP, STREAM_ERROR, THROTTLE, Behavior, FakeBedrock
-from tests.support import FakeLambdaContext, emf_documents, http_api_event, validate_emf
+from tests.support import (
+    FakeLambdaContext,
+    cache_items,
+    http_api_event,
+    validated_emf,
+)
 
 SONNET, HAIKU, NOVA = MODELS
 
@@ -24,15 +29,6 @@ def _call(body: Any, **event: Any) -> tuple[int, dict[str, Any]]:
     return response["statusCode"], json.loads(response["body"])
 
 
-def _emf(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    docs = emf_documents(capsys.readouterr().out)
-    for doc in docs:
-        validate_emf(doc)
-    return docs
-
-
-def _cache_items(cache_table: Any) -> list[dict[str, Any]]:
-    return cache_table.scan(TableName="chat-cache")["Items"]
 
 
 def test_given_live_answer_when_chatting_then_metrics_equal_stream_usage(
@@ -50,7 +46,7 @@ def test_given_live_answer_when_chatting_then_metrics_equal_stream_usage(
     }
     assert body["cached"] is False
     assert body["model_id"] == SONNET
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert (doc["InputTokens"], doc["OutputTokens"], doc["TotalTokens"]) == ([321], [54], [375])
     assert (doc["CacheReadInputTokens"], doc["CacheWriteInputTokens"]) == ([200], [12])
     assert doc["CachedResponses"] == [0]
@@ -61,7 +57,7 @@ def test_given_live_answer_when_chatting_then_metrics_equal_stream_usage(
     call = stack.calls[0]
     assert call.body["system"] == [{"text": "be brief"}]
     assert call.body["inferenceConfig"] == {"maxTokens": 300}
-    assert len(_cache_items(cache_table)) == 1
+    assert len(cache_items(cache_table)) == 1
 
 
 def test_given_repeat_when_chatting_then_cache_hit_without_model_call(
@@ -76,7 +72,7 @@ def test_given_repeat_when_chatting_then_cache_hit_without_model_call(
     expected_in, expected_out = estimate_tokens("What is a cache?"), estimate_tokens(first["answer"])
     assert second["usage"] == {"input_tokens": expected_in, "output_tokens": expected_out,
                                "total_tokens": expected_in + expected_out, "estimated": True}  # fmt: skip
-    live, hit = _emf(capsys)
+    live, hit = validated_emf(capsys.readouterr().out)
     assert hit["CachedResponses"] == [1]
     assert "EstimatedCost" not in hit
     assert "TimeToFirstToken" not in hit
@@ -91,14 +87,14 @@ def test_given_use_cache_false_when_chatting_then_model_every_time_and_nothing_s
         status, body = _call({"message": "fresh please", "use_cache": False})
         assert (status, body["cached"]) == (200, False)
     assert len(stack.calls) == 2
-    assert _cache_items(cache_table) == []
+    assert cache_items(cache_table) == []
 
 
 def test_given_unpriced_model_when_chatting_then_no_estimated_cost(
     stack: FakeBedrock, cache_table: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _call({"message": "hello", "model_id": NOVA})[0] == 200
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert "EstimatedCost" not in doc
     assert doc["ModelId"] == NOVA
 
@@ -132,7 +128,7 @@ def test_given_bad_input_when_chatting_then_4xx_and_model_never_called(
     assert payload["message"].startswith(field)
     assert payload["error"] in {"invalid_json", "invalid_request", "payload_too_large"}
     assert stack.calls == []
-    assert _emf(capsys) == []
+    assert validated_emf(capsys.readouterr().out) == []
 
 
 def test_given_base64_body_when_chatting_then_decoded(stack: FakeBedrock, cache_table: Any) -> None:
@@ -151,8 +147,8 @@ def test_given_throttling_to_the_end_when_chatting_then_429_after_retries_and_no
     status, payload = _call({"message": "busy?"})
     assert (status, payload["error"]) == (429, "throttled")
     assert len(stack.calls) == 2  # botocore retried once
-    assert _cache_items(cache_table) == []
-    (doc,) = _emf(capsys)
+    assert cache_items(cache_table) == []
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert doc["ModelErrors"] == [1]
     assert doc["ErrorCode"] == "ThrottlingException"
     assert "InputTokens" not in doc
@@ -173,8 +169,8 @@ def test_given_mid_stream_failure_when_chatting_then_502_and_nothing_cached(
     stack.script(SONNET, Behavior(kind=kind, text="partial " * 20, chunk_chars=8))
     status, payload = _call({"message": "fail midway"})
     assert (status, payload["error"]) == (502, "model_error")
-    assert _cache_items(cache_table) == []
-    (doc,) = _emf(capsys)
+    assert cache_items(cache_table) == []
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert doc["ModelErrors"] == [1]
     if kind == STREAM_ERROR:
         assert doc["ErrorCode"] == "modelStreamErrorException"
@@ -186,7 +182,7 @@ def test_given_truncated_answer_when_chatting_then_answered_but_not_cached(
     status, body = _call({"message": "long please", "max_tokens": 5})
     assert status == 200
     assert len(body["answer"]) <= 20
-    assert _cache_items(cache_table) == []
+    assert cache_items(cache_table) == []
 
 
 def test_given_cache_table_missing_when_chatting_then_200_from_model_and_cache_error_counted(
@@ -195,14 +191,14 @@ def test_given_cache_table_missing_when_chatting_then_200_from_model_and_cache_e
     status, body = _call({"message": "no table"})
     assert (status, body["cached"]) == (200, False)
     assert len(bedrock.calls) == 1
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert doc["CacheErrors"] == [1]
     assert doc["InputTokens"][0] > 0
 
 
 def test_given_expired_item_when_chatting_then_miss(stack: FakeBedrock, cache_table: Any) -> None:
     _call({"message": "expire me"})
-    item = _cache_items(cache_table)[0]
+    item = cache_items(cache_table)[0]
     item["expires_at"] = {"N": "1000"}  # long past; DynamoDB has not swept it yet
     cache_table.put_item(TableName="chat-cache", Item=item)
     _, body = _call({"message": "expire me"})
@@ -214,7 +210,7 @@ def test_given_ttl_setting_when_cached_then_expiry_is_now_plus_ttl(
     stack: FakeBedrock, cache_table: Any
 ) -> None:
     _call({"message": "ttl"})
-    item = _cache_items(cache_table)[0]
+    item = cache_items(cache_table)[0]
     assert math.isclose(int(item["expires_at"]["N"]) - int(item["created_at"]["N"]), 3600)
 
 
@@ -223,7 +219,7 @@ def test_given_request_time_when_answered_then_emf_stamped_at_arrival(
 ) -> None:
     arrived = int(time.time() * 1000) - 45 * 60_000  # replayed or long-running: 45 minutes ago
     _call({"message": "when?"}, time_epoch_ms=arrived)
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert doc["_aws"]["Timestamp"] == arrived
 
 
@@ -233,7 +229,7 @@ def test_given_implausible_request_time_when_answered_then_emf_stamped_now(
 ) -> None:
     before = int(time.time() * 1000)
     _call({"message": "when?"}, time_epoch_ms=epoch)
-    (doc,) = _emf(capsys)
+    (doc,) = validated_emf(capsys.readouterr().out)
     assert before <= doc["_aws"]["Timestamp"] <= int(time.time() * 1000)
 
 

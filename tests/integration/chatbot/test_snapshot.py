@@ -21,7 +21,7 @@ from chatbot import chatbot_handler, snapshot, token_metrics
 from shared import aws_clients, runtime_hooks
 from tests.fakes.bedrock_server import FakeBedrock
 from tests.reliability.capture import captured_output
-from tests.support import FakeLambdaContext, emf_documents, http_api_event
+from tests.support import FakeLambdaContext, cache_items, emf_documents, http_api_event
 
 ROOT = Path(__file__).resolve().parents[3]
 CALLER = "arn:aws:iam::123456789012:user/alice"
@@ -59,9 +59,6 @@ def _pools(each: Any) -> int:
     return len(each._endpoint.http_session._manager.pools)
 
 
-def _cache_items(cache_table: Any) -> list[Any]:
-    return cache_table.scan(TableName="chat-cache")["Items"]
-
 
 def test_given_a_fresh_interpreter_when_the_handler_is_imported_then_both_hooks_are_registered() -> None:
     # Nothing but the handler's import, as the runtime does it: the runtime's library must hold both hooks.
@@ -94,7 +91,7 @@ def test_given_the_before_snapshot_hook_when_run_then_a_first_request_is_done_wi
     assert {"ConverseStream", "PutItem", "BatchGetItem"} <= set(warm.operations)
     assert attempts == []
     assert metered_stack.calls == []
-    assert _cache_items(cache_table) == []
+    assert cache_items(cache_table) == []
 
 
 def test_given_the_before_snapshot_hook_when_done_then_nothing_unique_is_left_in_the_process(
@@ -149,7 +146,7 @@ def test_given_both_hooks_ran_when_a_request_arrives_then_it_is_answered_from_th
     assert body["cached"] is False and body["answer"] != "warm"
     assert body["limits"] is not None  # metered against the usage table on moto
     assert len(metered_stack.calls) == 1
-    assert len(_cache_items(cache_table)) == 1
+    assert len(cache_items(cache_table)) == 1
     (document,) = emf_documents(capsys.readouterr().out)
     assert document["Caller"] == CALLER
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Required, TypedDict, Unpack
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
@@ -87,27 +87,38 @@ def describe(
     return description
 
 
+class AlarmOptions(TypedDict, total=False):
+    """What an alarm is made of beyond its id, name and runbook: one definition for `build_alarm` and
+    every `add` that passes them on."""
+
+    metric: Required[cw.IMetric]
+    threshold: Required[float | None]
+    comparison: Required[cw.ComparisonOperator]
+    missing: Required[cw.TreatMissingData]
+    evaluation_periods: int  # default 1
+    datapoints: int  # default 1
+    std_devs: float | None  # an anomaly band instead of a threshold
+    low_sample_percentiles: str | None
+    missing_why: str | None
+    condition: str | None
+
+
 def build_alarm(
     scope: Construct,
     target: AlarmTarget,
     alarm_id: str,
     name: str,
     runbook: Runbook,
-    *,
-    metric: cw.IMetric,
-    threshold: float | None,
-    comparison: cw.ComparisonOperator,
-    missing: cw.TreatMissingData,
-    evaluation_periods: int = 1,
-    datapoints: int = 1,
-    std_devs: float | None = None,
-    low_sample_percentiles: str | None = None,
-    missing_why: str | None = None,
-    condition: str | None = None,
+    **options: Unpack[AlarmOptions],
 ) -> cw.AlarmBase:
     """An alarm named `<prefix><name>` with the runbook as description, to the topic on ALARM and OK;
     `missing_why` replaces the missing-data policy's generic reason with this alarm's own, `condition`
     the generic `threshold <n>` / `band of <n> std devs`."""
+    metric, threshold = options["metric"], options["threshold"]
+    comparison, missing = options["comparison"], options["missing"]
+    evaluation_periods, datapoints = options.get("evaluation_periods", 1), options.get("datapoints", 1)
+    std_devs = options.get("std_devs")
+    condition = options.get("condition")
     if condition is None:
         condition = f"threshold {threshold:g}" if threshold is not None else f"band of {std_devs:g} std devs"
     description = describe(
@@ -118,7 +129,7 @@ def build_alarm(
         datapoints=datapoints,
         evaluation_periods=evaluation_periods,
         missing=missing,
-        missing_why=missing_why,
+        missing_why=options.get("missing_why"),
     )
     alarm_name = f"{target.prefix}{name}"
     alarm: cw.AlarmBase
@@ -149,7 +160,7 @@ def build_alarm(
             datapoints_to_alarm=datapoints,
             comparison_operator=comparison,
             treat_missing_data=missing,
-            evaluate_low_sample_count_percentile=low_sample_percentiles,
+            evaluate_low_sample_count_percentile=options.get("low_sample_percentiles"),
         )
     action = cw_actions.SnsAction(target.topic)
     alarm.add_alarm_action(action)
@@ -189,18 +200,5 @@ class AlarmAdder(Protocol):
     """What the alarm modules need from the Alarms construct: one way to add an alarm."""
 
     def add(
-        self,
-        alarm_id: str,
-        name: str,
-        runbook: Runbook,
-        *,
-        metric: cw.IMetric,
-        threshold: float | None,
-        comparison: cw.ComparisonOperator,
-        missing: cw.TreatMissingData,
-        evaluation_periods: int = 1,
-        datapoints: int = 1,
-        std_devs: float | None = None,
-        low_sample_percentiles: str | None = None,
-        missing_why: str | None = None,
-    ) -> cw.AlarmBase: ...
+        self, alarm_id: str, name: str, runbook: Runbook, **options: Unpack[AlarmOptions]
+) -> cw.AlarmBase: ...

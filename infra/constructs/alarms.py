@@ -11,6 +11,7 @@ configured models, Metrics Insights queries the account-wide ceilings.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Unpack
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
@@ -23,6 +24,7 @@ from infra.constructs.alarm_kit import (
     GT,
     LT,
     NOT_BREACHING,
+    AlarmOptions,
     AlarmTarget,
     Runbook,
     build_alarm,
@@ -70,39 +72,11 @@ class Alarms(Construct):
 
     # -- plumbing -------------------------------------------------------------------------------------
     def add(
-        self,
-        alarm_id: str,
-        name: str,
-        runbook: Runbook,
-        *,
-        metric: cw.IMetric,
-        threshold: float | None,
-        comparison: cw.ComparisonOperator,
-        missing: cw.TreatMissingData,
-        evaluation_periods: int = 1,
-        datapoints: int = 1,
-        std_devs: float | None = None,
-        low_sample_percentiles: str | None = None,
-        missing_why: str | None = None,
+        self, alarm_id: str, name: str, runbook: Runbook, **options: Unpack[AlarmOptions]
     ) -> cw.AlarmBase:
-        """An alarm named `<prefix><name>` with the runbook as description, to the topic on ALARM and OK;
-        `missing_why` replaces the missing-data policy's generic reason with this alarm's own."""
-        alarm = build_alarm(
-            self,
-            self.target,
-            alarm_id,
-            name,
-            runbook,
-            metric=metric,
-            threshold=threshold,
-            comparison=comparison,
-            missing=missing,
-            evaluation_periods=evaluation_periods,
-            datapoints=datapoints,
-            std_devs=std_devs,
-            low_sample_percentiles=low_sample_percentiles,
-            missing_why=missing_why,
-        )
+        """An alarm named `<prefix><name>` with the runbook as description, to the topic on ALARM and OK
+        (alarm_kit.build_alarm), kept in `alarms`."""
+        alarm = build_alarm(self, self.target, alarm_id, name, runbook, **options)
         self.alarms.append(alarm)
         return alarm
 

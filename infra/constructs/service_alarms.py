@@ -13,6 +13,8 @@ on its docs/runbooks page (tests/infra/test_runbooks.py), so it names no resourc
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
@@ -23,6 +25,7 @@ from infra.constructs.alarm_kit import (
     GT,
     GTE,
     NOT_BREACHING,
+    AlarmOptions,
     AlarmTarget,
     Runbook,
     build_alarm,
@@ -53,8 +56,10 @@ class ServiceAlarmAdder:
         self._target = target
         self.alarms: list[cw.AlarmBase] = []
 
-    def add(self, alarm_id: str, name: str, runbook: Runbook, **props: object) -> cw.AlarmBase:
-        alarm = build_alarm(self._scope, self._target, alarm_id, name, runbook, **props)  # type: ignore[arg-type]
+    def add(
+        self, alarm_id: str, name: str, runbook: Runbook, **options: Unpack[AlarmOptions]
+    ) -> cw.AlarmBase:
+        alarm = build_alarm(self._scope, self._target, alarm_id, name, runbook, **options)
         self.alarms.append(alarm)
         return alarm
 
